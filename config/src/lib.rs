@@ -1,0 +1,1 @@
+//! witmesh configuration (being built).

@@ -1,0 +1,2 @@
+//! The `witmesh` binary.
+fn main() {}

@@ -1,0 +1,88 @@
+//! Loading WIT from a directory (with `deps/`), a single `.wit` file, or a compiled component.
+
+use std::path::Path;
+
+use wit_parser::{PackageId, Resolve};
+
+use super::WitError;
+
+/// A resolved set of WIT packages and the packages the user pointed at.
+#[derive(Debug, Clone)]
+pub struct WitSet {
+    resolve: Resolve,
+    main: Vec<PackageId>,
+}
+
+impl WitSet {
+    /// Loads WIT from `path`: a directory, a `.wit` file, or a `.wasm` component whose embedded
+    /// WIT is decoded.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, WitError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(WitError::Read {
+                path: shown,
+                reason: "no such file or directory".into(),
+            });
+        }
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let bytes = std::fs::read(path).map_err(|e| WitError::Read {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+            return Self::from_component(&bytes).map_err(|e| WitError::Parse {
+                path: shown.clone(),
+                reason: e.to_string(),
+            });
+        }
+        let mut resolve = Resolve::default();
+        let (pkg, _) = resolve
+            .push_path(path)
+            .map_err(|e| WitError::Parse {
+                path: shown.clone(),
+                reason: format!("{e:#}"),
+            })?;
+        Ok(WitSet {
+            resolve,
+            main: vec![pkg],
+        })
+    }
+
+    /// Decodes the WIT embedded in a compiled component (or a WIT package encoded as wasm).
+    pub fn from_component(bytes: &[u8]) -> Result<Self, WitError> {
+        let decoded = wit_parser::decoding::decode(bytes).map_err(|e| WitError::Parse {
+            path: "<component>".into(),
+            reason: format!("{e:#}"),
+        })?;
+        let pkg = decoded.package();
+        Ok(WitSet {
+            resolve: decoded.resolve().clone(),
+            main: vec![pkg],
+        })
+    }
+
+    /// Parses WIT text; `name` stands in for a file name in errors.
+    pub fn from_wit_str(name: &str, src: &str) -> Result<Self, WitError> {
+        let mut resolve = Resolve::default();
+        let pkg = resolve.push_str(name, src).map_err(|e| WitError::Parse {
+            path: name.into(),
+            reason: format!("{e:#}"),
+        })?;
+        Ok(WitSet {
+            resolve,
+            main: vec![pkg],
+        })
+    }
+
+    /// The resolved packages.
+    #[must_use]
+    pub fn resolve(&self) -> &Resolve {
+        &self.resolve
+    }
+
+    /// The packages loaded directly (not as dependencies).
+    #[must_use]
+    pub fn main_packages(&self) -> &[PackageId] {
+        &self.main
+    }
+}

@@ -1,0 +1,57 @@
+//! WIT loading and lookup: from files or compiled components to functions named as wRPC names
+//! them.
+
+mod inspect;
+mod load;
+mod lookup;
+
+pub use inspect::{inspect, Inspection, InterfaceReport, PackageReport, WorldItem, WorldReport};
+pub use load::WitSet;
+pub use lookup::{wrpc_func_name, Func};
+
+/// Why WIT could not be loaded or a name could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum WitError {
+    /// The path does not exist or could not be read.
+    #[error("cannot read WIT from `{path}`: {reason}")]
+    Read {
+        /// The path given.
+        path: String,
+        /// The I/O failure.
+        reason: String,
+    },
+    /// The WIT text (or a component's embedded WIT) is invalid.
+    #[error("invalid WIT in `{path}`: {reason}")]
+    Parse {
+        /// The path given.
+        path: String,
+        /// The parser's explanation, with file and line.
+        reason: String,
+    },
+    /// No interface or world has this wRPC instance name.
+    #[error("unknown instance `{instance}` (known: {known})")]
+    UnknownInstance {
+        /// The name asked for.
+        instance: String,
+        /// Every instance name the WIT defines.
+        known: String,
+    },
+    /// The instance has no function of this wRPC name.
+    #[error("unknown function `{func}` in `{instance}` (known: {known})")]
+    UnknownFunction {
+        /// The instance searched.
+        instance: String,
+        /// The function asked for.
+        func: String,
+        /// The instance's functions, by wRPC name.
+        known: String,
+    },
+    /// `INSTANCE.FUNC` could not be split into a known instance and function.
+    #[error("`{target}` names no function: expected INSTANCE.FUNC such as `{example}`")]
+    BadTarget {
+        /// The text given.
+        target: String,
+        /// A valid example from the loaded WIT.
+        example: String,
+    },
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for witmesh end-to-end tests.
