@@ -99,8 +99,8 @@ impl<'a> Cursor<'a> {
                 if end < 64 && b & 0x40 != 0 {
                     result |= -1i64 << end;
                 }
-                let (min, max) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
-                if result < min || result > max {
+                let half = 1i64 << (bits - 1).min(62);
+                if bits < 64 && (result < -half || result >= half) {
                     return err(K::LebOverflow { ty });
                 }
                 return Ok(result);

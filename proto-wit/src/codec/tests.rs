@@ -1,1 +1,394 @@
-//! (tests)
+//! Codec unit and property tests: round trips over generated types and values, incremental
+//! decoding, async paths against wrpc-introspect, and hostile input.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use proptest::prelude::*;
+
+use super::*;
+use crate::ty::{EnumTy, FlagsTy, RecordTy, ResultTy, VariantTy};
+use crate::value::{FutureValue, StreamValue};
+use crate::{Ty, Value, WitSet};
+
+fn scalar_ty() -> impl Strategy<Value = Ty> {
+    prop_oneof![
+        Just(Ty::Bool),
+        Just(Ty::S8),
+        Just(Ty::S16),
+        Just(Ty::S32),
+        Just(Ty::S64),
+        Just(Ty::U8),
+        Just(Ty::U16),
+        Just(Ty::U32),
+        Just(Ty::U64),
+        Just(Ty::F32),
+        Just(Ty::F64),
+        Just(Ty::Char),
+        Just(Ty::String),
+        Just(Ty::Own(Arc::from("res"))),
+        Just(Ty::Borrow(Arc::from("res"))),
+        (1usize..20).prop_map(|n| Ty::Enum(Arc::new(EnumTy {
+            name: Some("e".into()),
+            cases: (0..n).map(|i| format!("c{i}")).collect(),
+        }))),
+        (1usize..140).prop_map(|n| Ty::Flags(Arc::new(FlagsTy {
+            name: Some("f".into()),
+            flags: (0..n).map(|i| format!("f{i}")).collect(),
+        }))),
+    ]
+}
+
+fn any_ty() -> impl Strategy<Value = Ty> {
+    scalar_ty().prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|t| Ty::List(Arc::new(t))),
+            Just(Ty::List(Arc::new(Ty::U8))),
+            prop::collection::vec(inner.clone(), 1..4).prop_map(|ts| Ty::Record(Arc::new(
+                RecordTy {
+                    name: Some("r".into()),
+                    fields: ts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| (format!("f{i}"), t))
+                        .collect(),
+                }
+            ))),
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|ts| Ty::Tuple(ts.into())),
+            prop::collection::vec(prop::option::of(inner.clone()), 1..4).prop_map(|cs| {
+                Ty::Variant(Arc::new(VariantTy {
+                    name: Some("v".into()),
+                    cases: cs
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| (format!("c{i}"), t))
+                        .collect(),
+                }))
+            }),
+            inner.clone().prop_map(|t| Ty::Option(Arc::new(t))),
+            (prop::option::of(inner.clone()), prop::option::of(inner.clone()))
+                .prop_map(|(ok, err)| Ty::Result(Arc::new(ResultTy { ok, err }))),
+            prop::option::of(inner.clone()).prop_map(|t| Ty::Future(t.map(Arc::new))),
+            prop::option::of(inner).prop_map(|t| Ty::Stream(t.map(Arc::new))),
+        ]
+    })
+}
+
+fn payload(t: Option<&Ty>) -> BoxedStrategy<Option<Box<Value>>> {
+    match t {
+        Some(t) => any_value(t).prop_map(|v| Some(Box::new(v))).boxed(),
+        None => Just(None).boxed(),
+    }
+}
+
+fn list_of(elem: &Ty, min: usize) -> BoxedStrategy<Value> {
+    if *elem == Ty::U8 {
+        prop::collection::vec(any::<u8>(), min..64)
+            .prop_map(|b| Value::Bytes(b.into()))
+            .boxed()
+    } else {
+        prop::collection::vec(any_value(elem), min..4)
+            .prop_map(Value::List)
+            .boxed()
+    }
+}
+
+/// Values of `ty`, NaN-free so that `PartialEq` is a faithful round-trip check.
+fn any_value(ty: &Ty) -> BoxedStrategy<Value> {
+    match ty {
+        Ty::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
+        Ty::S8 => any::<i8>().prop_map(Value::S8).boxed(),
+        Ty::S16 => any::<i16>().prop_map(Value::S16).boxed(),
+        Ty::S32 => any::<i32>().prop_map(Value::S32).boxed(),
+        Ty::S64 => any::<i64>().prop_map(Value::S64).boxed(),
+        Ty::U8 => any::<u8>().prop_map(Value::U8).boxed(),
+        Ty::U16 => any::<u16>().prop_map(Value::U16).boxed(),
+        Ty::U32 => any::<u32>().prop_map(Value::U32).boxed(),
+        Ty::U64 => any::<u64>().prop_map(Value::U64).boxed(),
+        Ty::F32 => prop::num::f32::ANY.prop_filter("no NaN", |f| !f.is_nan()).prop_map(Value::F32).boxed(),
+        Ty::F64 => prop::num::f64::ANY.prop_filter("no NaN", |f| !f.is_nan()).prop_map(Value::F64).boxed(),
+        Ty::Char => any::<char>().prop_map(Value::Char).boxed(),
+        Ty::String => ".{0,12}".prop_map(Value::String).boxed(),
+        Ty::Own(_) | Ty::Borrow(_) => prop::collection::vec(any::<u8>(), 0..20)
+            .prop_map(|b| Value::Handle(b.into()))
+            .boxed(),
+        Ty::List(elem) => list_of(elem, 0),
+        Ty::Record(r) => r
+            .fields
+            .iter()
+            .map(|(_, t)| any_value(t))
+            .collect::<Vec<_>>()
+            .prop_map(Value::Record)
+            .boxed(),
+        Ty::Tuple(ts) => ts
+            .iter()
+            .map(any_value)
+            .collect::<Vec<_>>()
+            .prop_map(Value::Tuple)
+            .boxed(),
+        Ty::Variant(v) => {
+            let cases: Vec<BoxedStrategy<Value>> = v
+                .cases
+                .iter()
+                .enumerate()
+                .map(|(i, (_, t))| {
+                    payload(t.as_ref())
+                        .prop_map(move |p| Value::Variant(i as u32, p))
+                        .boxed()
+                })
+                .collect();
+            prop::strategy::Union::new(cases).boxed()
+        }
+        Ty::Enum(e) => (0..e.cases.len() as u32).prop_map(Value::Enum).boxed(),
+        Ty::Option(t) => prop::option::of(any_value(t))
+            .prop_map(|o| Value::Option(o.map(Box::new)))
+            .boxed(),
+        Ty::Result(r) => prop_oneof![
+            payload(r.ok.as_ref()).prop_map(|p| Value::Result(Ok(p))),
+            payload(r.err.as_ref()).prop_map(|p| Value::Result(Err(p))),
+        ]
+        .boxed(),
+        Ty::Flags(f) => prop::collection::btree_set(0..f.flags.len() as u32, 0..f.flags.len())
+            .prop_map(|s| Value::Flags(s.into_iter().collect()))
+            .boxed(),
+        Ty::Future(t) => prop_oneof![
+            Just(Value::Future(FutureValue::Pending)),
+            payload(t.as_deref()).prop_map(|p| Value::Future(FutureValue::Ready(p))),
+        ]
+        .boxed(),
+        Ty::Stream(t) => {
+            let elem = t.as_deref().cloned().unwrap_or(Ty::Tuple(Arc::from([])));
+            prop_oneof![
+                Just(Value::Stream(StreamValue::Pending)),
+                list_of(&elem, 1).prop_map(|l| Value::Stream(StreamValue::Ready(Box::new(l)))),
+            ]
+            .boxed()
+        }
+    }
+}
+
+fn ty_and_value() -> impl Strategy<Value = (Ty, Value)> {
+    any_ty().prop_flat_map(|t| {
+        let v = any_value(&t);
+        (Just(t), v)
+    })
+}
+
+fn enc(ty: &Ty, v: &Value) -> BytesMut {
+    let mut b = BytesMut::new();
+    encode_value(ty, v, &mut b).unwrap();
+    b
+}
+
+fn labels(n: usize) -> Arc<[String]> {
+    (0..n).map(|i| format!("param p{i}")).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn encode_then_decode_is_identity((ty, v) in ty_and_value()) {
+        let bytes = enc(&ty, &v);
+        let back = decode_values(std::slice::from_ref(&ty), &labels(1), &bytes, &Limits::default()).unwrap();
+        prop_assert_eq!(&back[0], &v);
+        prop_assert_eq!(enc(&ty, &back[0]), bytes);
+    }
+
+    #[test]
+    fn incremental_decoding_matches_whole((ty, v) in ty_and_value(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+        let tys: Arc<[Ty]> = vec![ty.clone(), Ty::U32].into();
+        let mut bytes = enc(&ty, &v);
+        encode_value(&Ty::U32, &Value::U32(7), &mut bytes).unwrap();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+        points.sort_unstable();
+        points.push(bytes.len());
+        let mut dec = ValuesDecoder::new(tys, labels(2), Limits::default());
+        let mut buf = BytesMut::new();
+        let mut last = 0;
+        let mut out = None;
+        for p in points {
+            buf.extend_from_slice(&bytes[last..p]);
+            last = p;
+            if let Some(vs) = dec.decode(&mut buf).unwrap() {
+                out = Some(vs);
+                break;
+            }
+        }
+        let out = out.unwrap();
+        prop_assert_eq!(&out[0], &v);
+        prop_assert_eq!(&out[1], &Value::U32(7));
+        prop_assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn every_truncation_is_a_typed_error((ty, v) in ty_and_value()) {
+        let bytes = enc(&ty, &v);
+        for n in 0..bytes.len() {
+            let e = decode_values(std::slice::from_ref(&ty), &labels(1), &bytes[..n], &Limits::default()).unwrap_err();
+            prop_assert!(e.is_truncated(), "{e}");
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(ty in any_ty(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let _ = decode_values(std::slice::from_ref(&ty), &labels(1), &bytes, &Limits::default());
+    }
+}
+
+fn every_type() -> WitSet {
+    WitSet::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wit/every-type")).unwrap()
+}
+
+fn err_of(ty: Ty, bytes: &[u8]) -> DecodeError {
+    decode_values(&[ty], &["param v".to_owned()], bytes, &Limits::default()).unwrap_err()
+}
+
+#[test]
+fn leb128_is_checked_against_the_type() {
+    assert_eq!(err_of(Ty::U16, &[0xff, 0xff, 0x04]).kind, DecodeErrorKind::LebOverflow { ty: "u16" });
+    assert_eq!(err_of(Ty::U32, &[0xff, 0xff, 0xff, 0xff, 0x10]).kind, DecodeErrorKind::LebOverflow { ty: "u32" });
+    assert_eq!(err_of(Ty::U64, &[0xff; 11]).kind, DecodeErrorKind::LebOverflow { ty: "u64" });
+    assert_eq!(err_of(Ty::S16, &[0x80, 0x80, 0x02]).kind, DecodeErrorKind::LebOverflow { ty: "s16" });
+    let max = decode_values(&[Ty::U64], &[], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], &Limits::default()).unwrap();
+    assert_eq!(max, vec![Value::U64(u64::MAX)]);
+    let min = decode_values(&[Ty::S64], &[], &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f], &Limits::default()).unwrap();
+    assert_eq!(min, vec![Value::S64(i64::MIN)]);
+}
+
+#[test]
+fn a_list_claiming_four_billion_elements_allocates_nothing() {
+    let ty = Ty::List(Arc::new(Ty::U32));
+    // u32::MAX elements, then nothing: over the default limit, rejected before any allocation.
+    let e = err_of(ty.clone(), &[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert!(matches!(e.kind, DecodeErrorKind::TooLong { what: "list length", .. }), "{e}");
+    // With the limit lifted the claim still only reserves what the bytes at hand can hold.
+    let lifted = Limits { max_list_len: u32::MAX, ..Limits::default() };
+    let e = decode_values(&[ty], &[], &[0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2], &lifted).unwrap_err();
+    assert!(e.is_truncated(), "{e}");
+    // 2^32 does not fit the u32 length at all.
+    let e = err_of(Ty::String, &[0x80, 0x80, 0x80, 0x80, 0x10]);
+    assert_eq!(e.kind, DecodeErrorKind::LebOverflow { ty: "u32" });
+}
+
+#[test]
+fn hostile_bytes_get_typed_errors_with_paths() {
+    let set = every_type();
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-string").unwrap();
+    let e = decode_values(&f.params, &f.param_labels, &[2, 0xc3, 0x28], &Limits::default()).unwrap_err();
+    assert_eq!(e.to_string(), "param v: invalid UTF-8 in string");
+
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-variant").unwrap();
+    let e = decode_values(&f.params, &f.param_labels, &[7], &Limits::default()).unwrap_err();
+    assert_eq!(e.to_string(), "param v: variant discriminant 7 out of range (3 cases)");
+
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-nested").unwrap();
+    // label "a", one child list holding [none, some(point{x: 1, y: <truncated>})]
+    let e = decode_values(&f.params, &f.param_labels, &[1, b'a', 1, 2, 0, 1, 2], &Limits::default()).unwrap_err();
+    assert_eq!(e.to_string(), "param v.children[0][1]<some>.y: input ends inside the value (1 more byte(s) needed at least)");
+
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-flags").unwrap();
+    let e = decode_values(&f.params, &f.param_labels, &[0b1000], &Limits::default()).unwrap_err();
+    assert_eq!(e.kind, DecodeErrorKind::UnknownFlags { flags: 3 });
+
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-bool").unwrap();
+    let e = decode_values(&f.params, &f.param_labels, &[1, 0], &Limits::default()).unwrap_err();
+    assert_eq!(e.kind, DecodeErrorKind::TrailingBytes(1));
+    let e = decode_values(&f.params, &f.param_labels, &[2], &Limits::default()).unwrap_err();
+    assert_eq!(e.to_string(), "param v: bool byte is 0x02, expected 0 or 1");
+
+    let e = err_of(Ty::Char, &[0xed, 0xa0, 0x80]);
+    assert_eq!(e.kind, DecodeErrorKind::InvalidUtf8 { what: "char" });
+}
+
+#[test]
+fn deep_nesting_stops_at_the_depth_limit() {
+    let mut ty = Ty::U8;
+    for _ in 0..200 {
+        ty = Ty::Option(Arc::new(ty));
+    }
+    let bytes = vec![1u8; 201];
+    let e = err_of(ty, &bytes);
+    assert_eq!(e.kind, DecodeErrorKind::TooDeep { max: DEFAULT_MAX_DEPTH });
+}
+
+#[test]
+fn a_call_over_the_byte_limit_is_refused_early() {
+    let limits = Limits { max_call_bytes: 16, ..Limits::default() };
+    let tys: Arc<[Ty]> = vec![Ty::String].into();
+    let mut dec = ValuesDecoder::new(tys, labels(1), limits);
+    // A string claiming 100 bytes cannot fit a 16-byte call: refused before the bytes arrive.
+    let mut buf = BytesMut::from(&[100u8, b'x'][..]);
+    let e = dec.decode(&mut buf).unwrap_err();
+    assert_eq!(e.kind, DecodeErrorKind::CallTooLarge { max: 16 });
+}
+
+#[test]
+fn truncated_stream_reports_the_value_being_read() {
+    let tys: Arc<[Ty]> = vec![Ty::U8, Ty::String].into();
+    let mut dec = ValuesDecoder::new(tys, labels(2), Limits::default());
+    let mut buf = BytesMut::from(&[1u8, 5, b'a'][..]);
+    assert!(dec.decode(&mut buf).unwrap().is_none());
+    assert_eq!(dec.truncated().to_string(), "param p1: input ends inside the value (4 more byte(s) needed at least)");
+}
+
+#[test]
+fn encoding_type_checks_with_paths() {
+    let set = every_type();
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-record").unwrap();
+    let mut b = BytesMut::new();
+    let e = encode_values(&f.params, &f.param_labels, &[Value::Record(vec![Value::S32(1), Value::U8(2)])], &mut b).unwrap_err();
+    assert_eq!(e.to_string(), "param v.y: expected s32, found a u8 value");
+    let e = encode_values(&f.params, &f.param_labels, &[], &mut b).unwrap_err();
+    assert_eq!(e.kind, EncodeErrorKind::Arity { expected: 1, found: 0 });
+}
+
+#[test]
+fn known_encodings() {
+    let set = every_type();
+    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-many").unwrap();
+    let mut b = BytesMut::new();
+    encode_values(
+        &f.params,
+        &f.param_labels,
+        &[Value::U32(300), "hi".into(), Value::Bytes(vec![9u8].into()), Value::Option(Some(Box::new(Value::Bool(true))))],
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!(&b[..], &[0xac, 0x02, 2, b'h', b'i', 1, 9, 1, 1]);
+    let mut b = BytesMut::new();
+    encode_value(&Ty::S32, &Value::S32(-129), &mut b).unwrap();
+    assert_eq!(&b[..], &[0xff, 0x7e]);
+}
+
+#[test]
+fn async_paths_match_wrpc_introspect() {
+    let src = r#"
+        package t:paths@0.1.0;
+        interface i {
+            record r { a: u32, s: stream<u8>, f: future<list<stream<string>>> }
+            variant v { x(future<u8>), y(r) }
+            f: func(a: r, b: list<r>, c: option<future<u32>>, d: tuple<u8, stream<r>>, e: v, g: result<stream<u8>, r>) -> tuple<stream<u8>, future>;
+        }
+    "#;
+    let set = WitSet::from_wit_str("paths.wit", src).unwrap();
+    let resolve = set.resolve();
+    let iface = resolve.interfaces.iter().find(|(_, i)| i.name.as_deref() == Some("i")).unwrap().1;
+    let func = &iface.functions["f"];
+    let mut expected = std::collections::BTreeSet::new();
+    for (i, (_, ty)) in func.params.iter().enumerate() {
+        let (nested, is_async) = wrpc_introspect::async_paths_ty(resolve, ty);
+        for mut p in nested {
+            p.push_front(Some(i as u32));
+            expected.insert(Vec::from(p));
+        }
+        if is_async {
+            expected.insert(vec![Some(i as u32)]);
+        }
+    }
+    let ours = set.func("t:paths/i@0.1.0", "f").unwrap();
+    assert_eq!(values_async_paths(&ours.params), expected);
+    assert!(!expected.is_empty());
+}
