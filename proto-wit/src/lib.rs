@@ -14,6 +14,9 @@ pub mod ty;
 pub mod value;
 pub mod wit;
 
+#[cfg(test)]
+mod testgen;
+
 pub use codec::{DecodeError, EncodeError, Limits};
 pub use ty::Ty;
 pub use value::Value;

@@ -4,3 +4,6 @@
 pub mod json;
 pub mod schema;
 pub mod wave;
+
+#[cfg(test)]
+mod tests;
