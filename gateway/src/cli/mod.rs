@@ -1,0 +1,69 @@
+//! The command line: what users meet first.
+
+mod config_cmd;
+mod wit_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for a command that failed for any reason other than bad configuration.
+const EXIT_FAILURE: u8 = 1;
+
+/// A sidecar and gateway that carries WIT interfaces across hosts over wRPC.
+#[derive(Debug, Parser)]
+#[command(name = "witmesh", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check configuration files.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Inspect WIT and encode or decode wRPC values.
+    #[command(subcommand)]
+    Wit(wit_cmd::WitCommand),
+}
+
+/// A failure with the exit status it should produce.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    message: String,
+    status: u8,
+}
+
+impl Failure {
+    /// An ordinary failure (status 1).
+    pub(crate) fn new(message: impl std::fmt::Display) -> Self {
+        Failure {
+            message: message.to_string(),
+            status: EXIT_FAILURE,
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        // `{:#}` prints the cause chain on one line and never a backtrace.
+        Failure::new(format!("{e:#}"))
+    }
+}
+
+/// Parses the command line, runs the command and maps the outcome to an exit status.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Config(cmd) => config_cmd::run(cmd),
+        Command::Wit(cmd) => wit_cmd::run(cmd),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.status)
+        }
+    }
+}

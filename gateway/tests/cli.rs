@@ -1,0 +1,148 @@
+//! Runs the `witmesh` binary as users do and checks what it prints and how it exits.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn witmesh(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_witmesh"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A failed command: non-zero exit, one clear `error:` sentence, never a panic or backtrace.
+fn assert_clean_failure(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success: {}", stdout(o));
+    assert!(err.starts_with("error: "), "stderr: {err}");
+    assert!(err.contains(needle), "stderr lacks `{needle}`: {err}");
+    assert!(!err.contains("panicked") && !err.contains("stack backtrace"), "{err}");
+}
+
+const EVERY: &str = "tests/wit/every-type";
+
+#[test]
+fn version_names_the_binary() {
+    let o = witmesh(&["--version"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).trim(), format!("witmesh {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn inspect_prints_the_wasi_http_world() {
+    let o = witmesh(&["wit", "inspect", "proto-wit/wit"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let incoming = out
+        .lines()
+        .position(|l| l.trim_start().starts_with("interface wasi:http/incoming-handler@0.2."))
+        .unwrap_or_else(|| panic!("no incoming-handler in:\n{out}"));
+    assert_eq!(
+        out.lines().nth(incoming + 1).unwrap().trim(),
+        "handle: func(request: incoming-request, response-out: response-outparam)"
+    );
+    assert!(out.contains("world wasi:http/proxy@0.2."), "{out}");
+    assert!(out.contains("export wasi:http/incoming-handler@0.2."), "{out}");
+}
+
+#[test]
+fn inspect_json_lists_functions_with_signatures() {
+    let o = witmesh(&["wit", "inspect", EVERY, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pkg = &j["packages"][0];
+    assert_eq!(pkg["name"], "witmesh:every-type@0.1.0");
+    let echo = pkg["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance"] == "witmesh:every-type/echo@0.1.0")
+        .unwrap();
+    let sig = echo["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "echo-many")
+        .unwrap()["signature"]
+        .clone();
+    assert_eq!(
+        sig,
+        "echo-many: func(a: u32, b: string, c: list<u8>, d: option<bool>) -> tuple<u32, string, list<u8>, option<bool>>"
+    );
+}
+
+#[test]
+fn encode_and_decode_round_trip_in_wave_and_json() {
+    let target = "witmesh:every-type/echo@0.1.0.echo-many";
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, target, "300", "\"hi\"", "[9]", "some(true)"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "ac02026869010901 01".replace(' ', ""));
+
+    let o = witmesh(&["wit", "decode", "--wit", EVERY, target, "--params", "0xac02 0268 6901 0901 01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "300\n\"hi\"\n[9]\nsome(true)\n");
+
+    let o = witmesh(&["wit", "decode", "--wit", EVERY, target, "--params", "ac02026869010901 01", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), r#"[300,"hi","CQ==",true]"#);
+
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, target, "--json", "300", "\"hi\"", "\"CQ==\"", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "ac0202686901090101");
+
+    // Results: echo-variant returns a shape.
+    let t = "witmesh:every-type/echo@0.1.0.echo-variant";
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, t, "--results", "rect({x: 1, y: -2})"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "010203");
+    let o = witmesh(&["wit", "decode", "--wit", EVERY, t, "--results", "010203"]);
+    assert_eq!(stdout(&o).trim(), "rect({x: 1, y: -2})");
+}
+
+#[test]
+fn unknown_functions_and_instances_list_what_is_known() {
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, "witmesh:every-type/echo@0.1.0.nope", "1"]);
+    assert_clean_failure(&o, "unknown function `nope` in `witmesh:every-type/echo@0.1.0` (known: echo-bool, echo-s8");
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, "nothing.here", "1"]);
+    assert_clean_failure(&o, "`nothing.here` names no function");
+}
+
+#[test]
+fn bad_wave_bad_hex_and_bad_bytes_are_one_clear_sentence() {
+    let t = "witmesh:every-type/echo@0.1.0.echo-record";
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, t, "{x: 1, y: \"two\"}"]);
+    assert_clean_failure(&o, "param v: invalid WAVE for point");
+    let o = witmesh(&["wit", "encode", "--wit", EVERY, t]);
+    assert_clean_failure(&o, "takes 1 parameter(s) but 0 value(s) were given");
+    let o = witmesh(&["wit", "decode", "--wit", EVERY, t, "--params", "zz"]);
+    assert_clean_failure(&o, "`zz` is not hex");
+    let o = witmesh(&["wit", "decode", "--wit", EVERY, t, "--params", "02"]);
+    assert_clean_failure(&o, "param v.y: input ends inside the value");
+}
+
+#[test]
+fn bad_wit_is_reported_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.wit");
+    std::fs::write(&file, "package a:b;\ninterface i {\n  f: func(x: nosuchtype);\n}\n").unwrap();
+    let o = witmesh(&["wit", "inspect", file.to_str().unwrap()]);
+    assert_clean_failure(&o, "invalid WIT in");
+    assert!(stderr(&o).contains("nosuchtype"), "{}", stderr(&o));
+    let o = witmesh(&["wit", "inspect", "/no/such/path.wit"]);
+    assert_clean_failure(&o, "cannot read WIT from `/no/such/path.wit`");
+}
