@@ -213,13 +213,14 @@ impl FromStr for SocketPattern {
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (host, port) = split_host_port(text)?;
-        let port = if port == "*" {
-            None
-        } else {
-            Some(port.parse::<u16>().map_err(|_| {
-                format!("`{port}` in `{text}` is neither a port number nor `*`")
-            })?)
-        };
+        let port =
+            if port == "*" {
+                None
+            } else {
+                Some(port.parse::<u16>().map_err(|_| {
+                    format!("`{port}` in `{text}` is neither a port number nor `*`")
+                })?)
+            };
         let network = if host == "*" {
             None
         } else {
@@ -237,7 +238,9 @@ impl FromStr for SocketPattern {
                     .parse::<u8>()
                     .ok()
                     .filter(|l| *l <= max)
-                    .ok_or_else(|| format!("`/{len}` in `{text}` is not a prefix length 0-{max}"))?,
+                    .ok_or_else(|| {
+                        format!("`/{len}` in `{text}` is not a prefix length 0-{max}")
+                    })?,
             };
             Some((ip, len))
         };
@@ -276,6 +279,7 @@ impl<'de> Deserialize<'de> for SocketPattern {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -300,7 +304,10 @@ mod tests {
         let v6: HostPort = "[::1]:9".parse().unwrap();
         assert_eq!(v6.socket_addr(), Some(sa("[::1]:9")));
         assert_eq!(v6.to_string(), "[::1]:9");
-        assert!("::1:9".parse::<HostPort>().unwrap_err().contains("brackets"));
+        assert!("::1:9"
+            .parse::<HostPort>()
+            .unwrap_err()
+            .contains("brackets"));
         assert!("host".parse::<HostPort>().unwrap_err().contains("no port"));
         assert!("host:0".parse::<HostPort>().unwrap_err().contains("port 0"));
         assert!("host:99999".parse::<HostPort>().is_err());
@@ -329,7 +336,13 @@ mod tests {
         for bad in ["localhost:80", "10.0.0.0/33:1", "1.2.3.4:x", "1.2.3.4"] {
             assert!(bad.parse::<SocketPattern>().is_err(), "{bad}");
         }
-        for s in ["127.0.0.1:*", "10.0.0.0/8:443", "[::1]:8080", "*:53", "[fd00::/8]:*"] {
+        for s in [
+            "127.0.0.1:*",
+            "10.0.0.0/8:443",
+            "[::1]:8080",
+            "*:53",
+            "[fd00::/8]:*",
+        ] {
             let p: SocketPattern = s.parse().unwrap();
             assert_eq!(p.to_string(), s);
         }

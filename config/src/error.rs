@@ -19,7 +19,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// A problem that has no line (yet); the loader fills in `line` from the key path.
-    pub fn new(file: impl Into<String>, key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ConfigError {
             file: file.into(),
             line: None,
@@ -106,13 +110,17 @@ impl IntoIterator for ConfigErrors {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn display_with_and_without_line_and_key() {
         let mut e = ConfigError::new("witmesh.toml", "components[1].path", "no such file");
-        assert_eq!(e.to_string(), "witmesh.toml: components[1].path: no such file");
+        assert_eq!(
+            e.to_string(),
+            "witmesh.toml: components[1].path: no such file"
+        );
         e.line = Some(12);
         assert_eq!(
             e.to_string(),

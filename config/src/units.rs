@@ -105,7 +105,9 @@ fn scale_decimal(num: &str, scale: u128) -> Result<u128, String> {
         if frac.len() > 18 {
             return Err(format!("`{num}` has too many decimal places"));
         }
-        let digits: u128 = frac.parse().map_err(|_| format!("`{num}` is not a number"))?;
+        let digits: u128 = frac
+            .parse()
+            .map_err(|_| format!("`{num}` is not a number"))?;
         let denom = 10u128.pow(frac.len() as u32);
         let part = digits.checked_mul(scale).ok_or_else(too_big)?;
         if part % denom != 0 {
@@ -350,6 +352,7 @@ impl<'de> Deserialize<'de> for ByteSize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -380,12 +383,16 @@ mod tests {
         let no_unit = dur("30").unwrap_err();
         assert!(no_unit.contains("no unit"), "{no_unit}");
         assert!(dur("").unwrap_err().contains("empty"));
-        assert!(dur("5 parsecs").unwrap_err().contains("unknown duration unit"));
+        assert!(dur("5 parsecs")
+            .unwrap_err()
+            .contains("unknown duration unit"));
         assert!(dur("s").unwrap_err().contains("expected a number"));
         assert!(dur("1.2.3s").unwrap_err().contains("not a number"));
         assert!(dur("1.5ns").unwrap_err().contains("finer"));
         assert!(dur("-1s").is_err());
-        assert!(dur("99999999999999999999999999999d").unwrap_err().contains("too large"));
+        assert!(dur("99999999999999999999999999999d")
+            .unwrap_err()
+            .contains("too large"));
         assert!(dur("600000000000000d").unwrap_err().contains("too long"));
     }
 
