@@ -109,8 +109,8 @@ fn encode_and_decode_round_trip_in_wave_and_json() {
     let t = "witmesh:every-type/echo@0.1.0.echo-variant";
     let o = witmesh(&["wit", "encode", "--wit", EVERY, t, "--results", "rect({x: 1, y: -2})"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), "010203");
-    let o = witmesh(&["wit", "decode", "--wit", EVERY, t, "--results", "010203"]);
+    assert_eq!(stdout(&o).trim(), "01017e");
+    let o = witmesh(&["wit", "decode", "--wit", EVERY, t, "--results", "01017e"]);
     assert_eq!(stdout(&o).trim(), "rect({x: 1, y: -2})");
 }
 
@@ -145,4 +145,35 @@ fn bad_wit_is_reported_with_its_location() {
     assert!(stderr(&o).contains("nosuchtype"), "{}", stderr(&o));
     let o = witmesh(&["wit", "inspect", "/no/such/path.wit"]);
     assert_clean_failure(&o, "cannot read WIT from `/no/such/path.wit`");
+}
+
+#[test]
+fn config_check_reports_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("witmesh.toml");
+    std::fs::write(
+        &file,
+        "[quic]\nlisten = \"not-an-address\"\ncolour = \"blue\"\n\n[[components]]\nname = \"greeter\"\npath = \"missing.wasm\"\ncall_timeout = \"forever\"\n\n[[routes]]\ninstance = \"wasi:keyvalue/store@0.2.0-draft\"\nvia = \"quic\"\npeers = [\"ghost\"]\n",
+    )
+    .unwrap();
+    let o = witmesh(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    let err = stderr(&o);
+    for needle in [
+        "witmesh.toml:2: quic.listen: `not-an-address` is not an ip:port address",
+        "witmesh.toml:3: quic.colour: unknown field `colour`",
+        "witmesh.toml:7: components[0].path: no such file",
+        "witmesh.toml:8: components[0].call_timeout:",
+        "witmesh.toml:13: routes[0].peers[0]: no peer named `ghost`",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn config_check_accepts_the_examples() {
+    let o = witmesh(&["config", "check", "config/examples/minimal.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "ok");
 }
