@@ -14,6 +14,9 @@ type Res<T> = Result<T, DecodeError>;
 /// Reads values from one contiguous slice; fails with `Truncated` when the slice ends early.
 struct Cursor<'a> {
     buf: &'a [u8],
+    /// The same bytes, shared, when the caller has them as `Bytes`: byte lists and handles are
+    /// then sliced out without copying.
+    shared: Option<&'a Bytes>,
     pos: usize,
     depth: u32,
     limits: &'a Limits,
@@ -27,6 +30,7 @@ impl<'a> Cursor<'a> {
     fn new(buf: &'a [u8], limits: &'a Limits) -> Self {
         Cursor {
             buf,
+            shared: None,
             pos: 0,
             depth: 0,
             limits,
@@ -141,7 +145,16 @@ impl<'a> Cursor<'a> {
 
     fn bytes(&mut self) -> Res<Bytes> {
         let n = self.bounded_len("byte list length", self.limits.max_string_bytes)?;
-        Ok(Bytes::copy_from_slice(self.take(n)?))
+        self.slice(n)
+    }
+
+    fn slice(&mut self, n: usize) -> Res<Bytes> {
+        let start = self.pos;
+        let s = self.take(n)?;
+        Ok(match self.shared {
+            Some(b) => b.slice(start..start + n),
+            None => Bytes::copy_from_slice(s),
+        })
     }
 
     fn value(&mut self, ty: &Ty) -> Res<Value> {
@@ -275,7 +288,7 @@ impl<'a> Cursor<'a> {
             }
             Ty::Own(_) | Ty::Borrow(_) => {
                 let n = self.bounded_len("handle length", MAX_HANDLE_BYTES)?;
-                Value::Handle(Bytes::copy_from_slice(self.take(n)?))
+                Value::Handle(self.slice(n)?)
             }
             Ty::Future(t) => match self.byte()? {
                 0 => Value::Future(FutureValue::Pending),
@@ -353,24 +366,41 @@ impl<'a> Cursor<'a> {
 
 /// Decodes a whole buffer holding exactly the values of `tys` (a call's parameters or results).
 ///
-/// `labels` name the top-level values in error paths (`param name`, `result`).
+/// `labels` name the top-level values in error paths (`param name`, `result`). Byte lists are
+/// copied out of `bytes`; [`decode_values_shared`] avoids that.
 pub fn decode_values(
     tys: &[Ty],
     labels: &[String],
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<Vec<Value>, DecodeError> {
-    if bytes.len() > limits.max_call_bytes {
+    decode_whole(Cursor::new(bytes, limits), tys, labels)
+}
+
+/// Like [`decode_values`], but byte lists and handles share `bytes` instead of copying.
+pub fn decode_values_shared(
+    tys: &[Ty],
+    labels: &[String],
+    bytes: &Bytes,
+    limits: &Limits,
+) -> Result<Vec<Value>, DecodeError> {
+    let mut c = Cursor::new(bytes, limits);
+    c.shared = Some(bytes);
+    decode_whole(c, tys, labels)
+}
+
+fn decode_whole(mut c: Cursor<'_>, tys: &[Ty], labels: &[String]) -> Result<Vec<Value>, DecodeError> {
+    let limits = c.limits;
+    if c.buf.len() > limits.max_call_bytes {
         return Err(DecodeError::new(K::CallTooLarge {
             max: limits.max_call_bytes,
         }));
     }
-    let mut c = Cursor::new(bytes, limits);
     let mut vs = Vec::with_capacity(tys.len());
     for (i, ty) in tys.iter().enumerate() {
         vs.push(c.value(ty).map_err(|e| e.within(top(labels, i)))?);
     }
-    let rest = bytes.len() - c.pos;
+    let rest = c.buf.len() - c.pos;
     if rest > 0 {
         return Err(DecodeError::new(K::TrailingBytes(rest)));
     }
@@ -384,6 +414,15 @@ fn top(labels: &[String], i: usize) -> PathSeg {
             .cloned()
             .unwrap_or_else(|| format!("value {i}")),
     )
+}
+
+/// Puts the bytes of `frozen` after the first `consumed` back into the (empty) `buf`.
+fn restore(buf: &mut BytesMut, mut frozen: Bytes, consumed: usize) {
+    frozen.advance(consumed);
+    match frozen.try_into_mut() {
+        Ok(rest) => *buf = rest,
+        Err(rest) => buf.extend_from_slice(&rest),
+    }
 }
 
 /// Decodes a call's values from bytes that arrive in pieces.
@@ -428,11 +467,16 @@ impl ValuesDecoder {
             if buf.len() < self.min_len {
                 return self.wait(buf.len());
             }
-            let mut c = Cursor::new(buf, &self.limits);
-            match c.value(&self.tys[i]) {
+            // Decode from a frozen view so byte lists share the buffer; what is not consumed
+            // goes back (without copying when nothing kept a reference to it).
+            let frozen = buf.split().freeze();
+            let mut c = Cursor::new(&frozen, &self.limits);
+            c.shared = Some(&frozen);
+            let outcome = c.value(&self.tys[i]);
+            let n = if outcome.is_ok() { c.pos } else { 0 };
+            restore(buf, frozen, n);
+            match outcome {
                 Ok(v) => {
-                    let n = c.pos;
-                    buf.advance(n);
                     self.consumed += n;
                     if self.consumed > max {
                         return Err(DecodeError::new(K::CallTooLarge { max }));

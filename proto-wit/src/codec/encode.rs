@@ -63,8 +63,8 @@ pub fn encode_value(ty: &Ty, v: &Value, dst: &mut BytesMut) -> Res {
         (Ty::U16, Value::U16(x)) => put_uleb(dst, (*x).into()),
         (Ty::U32, Value::U32(x)) => put_uleb(dst, (*x).into()),
         (Ty::U64, Value::U64(x)) => put_uleb(dst, *x),
-        (Ty::F32, Value::F32(x)) => dst.put_f32_le(*x),
-        (Ty::F64, Value::F64(x)) => dst.put_f64_le(*x),
+        (Ty::F32, Value::F32(x)) => dst.put_f32_le(canonical_nan32(*x)),
+        (Ty::F64, Value::F64(x)) => dst.put_f64_le(canonical_nan64(*x)),
         (Ty::Char, Value::Char(c)) => {
             let mut b = [0u8; 4];
             dst.put_slice(c.encode_utf8(&mut b).as_bytes());
@@ -153,6 +153,24 @@ pub fn encode_value(ty: &Ty, v: &Value, dst: &mut BytesMut) -> Res {
         _ => return Err(mismatch(ty, v)),
     }
     Ok(())
+}
+
+/// The one NaN the component model (and wRPC 0.29) writes: payload bits are not observable.
+fn canonical_nan32(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(0x7fc0_0000)
+    } else {
+        x
+    }
+}
+
+/// See [`canonical_nan32`].
+fn canonical_nan64(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::from_bits(0x7ff8_0000_0000_0000)
+    } else {
+        x
+    }
 }
 
 fn arity(expected: usize, found: usize) -> Res {

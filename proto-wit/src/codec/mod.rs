@@ -12,7 +12,7 @@ mod limits;
 mod paths;
 mod read;
 
-pub use decode::{decode_values, ValuesDecoder};
+pub use decode::{decode_values, decode_values_shared, ValuesDecoder};
 pub use encode::{encode_value, encode_values};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind, PathSeg, ValuePath};
 pub use limits::{
