@@ -81,7 +81,10 @@ macro_rules! bench_case {
         g.bench_function("witmesh", |b| {
             b.iter_batched_ref(
                 || (),
-                |()| decode_values_shared(&f.params, &f.param_labels, black_box(&bytes), &limits).unwrap(),
+                |()| {
+                    decode_values_shared(&f.params, &f.param_labels, black_box(&bytes), &limits)
+                        .unwrap()
+                },
                 BatchSize::LargeInput,
             )
         });

@@ -28,10 +28,17 @@ fn stderr(o: &Output) -> String {
 /// A failed command: non-zero exit, one clear `error:` sentence, never a panic or backtrace.
 fn assert_clean_failure(o: &Output, needle: &str) {
     let err = stderr(o);
-    assert!(!o.status.success(), "expected failure, got success: {}", stdout(o));
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        stdout(o)
+    );
     assert!(err.starts_with("error: "), "stderr: {err}");
     assert!(err.contains(needle), "stderr lacks `{needle}`: {err}");
-    assert!(!err.contains("panicked") && !err.contains("stack backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("stack backtrace"),
+        "{err}"
+    );
 }
 
 const EVERY: &str = "tests/wit/every-type";
@@ -40,7 +47,10 @@ const EVERY: &str = "tests/wit/every-type";
 fn version_names_the_binary() {
     let o = witmesh(&["--version"]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o).trim(), format!("witmesh {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("witmesh {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -50,14 +60,20 @@ fn inspect_prints_the_wasi_http_world() {
     let out = stdout(&o);
     let incoming = out
         .lines()
-        .position(|l| l.trim_start().starts_with("interface wasi:http/incoming-handler@0.2."))
+        .position(|l| {
+            l.trim_start()
+                .starts_with("interface wasi:http/incoming-handler@0.2.")
+        })
         .unwrap_or_else(|| panic!("no incoming-handler in:\n{out}"));
     assert_eq!(
         out.lines().nth(incoming + 1).unwrap().trim(),
         "handle: func(request: incoming-request, response-out: response-outparam)"
     );
     assert!(out.contains("world wasi:http/proxy@0.2."), "{out}");
-    assert!(out.contains("export wasi:http/incoming-handler@0.2."), "{out}");
+    assert!(
+        out.contains("export wasi:http/incoming-handler@0.2."),
+        "{out}"
+    );
 }
 
 #[test]
@@ -89,25 +105,62 @@ fn inspect_json_lists_functions_with_signatures() {
 #[test]
 fn encode_and_decode_round_trip_in_wave_and_json() {
     let target = "witmesh:every-type/echo@0.1.0.echo-many";
-    let o = witmesh(&["wit", "encode", "--wit", EVERY, target, "300", "\"hi\"", "[9]", "some(true)"]);
+    let o = witmesh(&[
+        "wit",
+        "encode",
+        "--wit",
+        EVERY,
+        target,
+        "300",
+        "\"hi\"",
+        "[9]",
+        "some(true)",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "ac02026869010901 01".replace(' ', ""));
 
-    let o = witmesh(&["wit", "decode", "--wit", EVERY, target, "--params", "0xac02 0268 6901 0901 01"]);
+    let o = witmesh(&[
+        "wit",
+        "decode",
+        "--wit",
+        EVERY,
+        target,
+        "--params",
+        "0xac02 0268 6901 0901 01",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "300\n\"hi\"\n[9]\nsome(true)\n");
 
-    let o = witmesh(&["wit", "decode", "--wit", EVERY, target, "--params", "ac02026869010901 01", "--json"]);
+    let o = witmesh(&[
+        "wit",
+        "decode",
+        "--wit",
+        EVERY,
+        target,
+        "--params",
+        "ac02026869010901 01",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), r#"[300,"hi","CQ==",true]"#);
 
-    let o = witmesh(&["wit", "encode", "--wit", EVERY, target, "--json", "300", "\"hi\"", "\"CQ==\"", "true"]);
+    let o = witmesh(&[
+        "wit", "encode", "--wit", EVERY, target, "--json", "300", "\"hi\"", "\"CQ==\"", "true",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "ac0202686901090101");
 
     // Results: echo-variant returns a shape.
     let t = "witmesh:every-type/echo@0.1.0.echo-variant";
-    let o = witmesh(&["wit", "encode", "--wit", EVERY, t, "--results", "rect({x: 1, y: -2})"]);
+    let o = witmesh(&[
+        "wit",
+        "encode",
+        "--wit",
+        EVERY,
+        t,
+        "--results",
+        "rect({x: 1, y: -2})",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "01017e");
     let o = witmesh(&["wit", "decode", "--wit", EVERY, t, "--results", "01017e"]);
@@ -116,8 +169,18 @@ fn encode_and_decode_round_trip_in_wave_and_json() {
 
 #[test]
 fn unknown_functions_and_instances_list_what_is_known() {
-    let o = witmesh(&["wit", "encode", "--wit", EVERY, "witmesh:every-type/echo@0.1.0.nope", "1"]);
-    assert_clean_failure(&o, "unknown function `nope` in `witmesh:every-type/echo@0.1.0` (known: echo-bool, echo-s8");
+    let o = witmesh(&[
+        "wit",
+        "encode",
+        "--wit",
+        EVERY,
+        "witmesh:every-type/echo@0.1.0.nope",
+        "1",
+    ]);
+    assert_clean_failure(
+        &o,
+        "unknown function `nope` in `witmesh:every-type/echo@0.1.0` (known: echo-bool, echo-s8",
+    );
     let o = witmesh(&["wit", "encode", "--wit", EVERY, "nothing.here", "1"]);
     assert_clean_failure(&o, "`nothing.here` names no function");
 }
@@ -139,7 +202,11 @@ fn bad_wave_bad_hex_and_bad_bytes_are_one_clear_sentence() {
 fn bad_wit_is_reported_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.wit");
-    std::fs::write(&file, "package a:b;\ninterface i {\n  f: func(x: nosuchtype);\n}\n").unwrap();
+    std::fs::write(
+        &file,
+        "package a:b;\ninterface i {\n  f: func(x: nosuchtype);\n}\n",
+    )
+    .unwrap();
     let o = witmesh(&["wit", "inspect", file.to_str().unwrap()]);
     assert_clean_failure(&o, "invalid WIT in");
     assert!(stderr(&o).contains("nosuchtype"), "{}", stderr(&o));

@@ -65,7 +65,10 @@ pub(crate) fn any_ty() -> impl Strategy<Value = Ty> {
                 }))
             }),
             inner.clone().prop_map(|t| Ty::Option(Arc::new(t))),
-            (prop::option::of(inner.clone()), prop::option::of(inner.clone()))
+            (
+                prop::option::of(inner.clone()),
+                prop::option::of(inner.clone())
+            )
                 .prop_map(|(ok, err)| Ty::Result(Arc::new(ResultTy { ok, err }))),
             prop::option::of(inner.clone()).prop_map(|t| Ty::Future(t.map(Arc::new))),
             prop::option::of(inner).prop_map(|t| Ty::Stream(t.map(Arc::new))),
@@ -104,8 +107,14 @@ pub(crate) fn any_value(ty: &Ty) -> BoxedStrategy<Value> {
         Ty::U16 => any::<u16>().prop_map(Value::U16).boxed(),
         Ty::U32 => any::<u32>().prop_map(Value::U32).boxed(),
         Ty::U64 => any::<u64>().prop_map(Value::U64).boxed(),
-        Ty::F32 => prop::num::f32::ANY.prop_filter("no NaN", |f| !f.is_nan()).prop_map(Value::F32).boxed(),
-        Ty::F64 => prop::num::f64::ANY.prop_filter("no NaN", |f| !f.is_nan()).prop_map(Value::F64).boxed(),
+        Ty::F32 => prop::num::f32::ANY
+            .prop_filter("no NaN", |f| !f.is_nan())
+            .prop_map(Value::F32)
+            .boxed(),
+        Ty::F64 => prop::num::f64::ANY
+            .prop_filter("no NaN", |f| !f.is_nan())
+            .prop_map(Value::F64)
+            .boxed(),
         Ty::Char => any::<char>().prop_map(Value::Char).boxed(),
         Ty::String => ".{0,12}".prop_map(Value::String).boxed(),
         Ty::Own(_) | Ty::Borrow(_) => prop::collection::vec(any::<u8>(), 0..20)
@@ -172,4 +181,3 @@ pub(crate) fn ty_and_value() -> impl Strategy<Value = (Ty, Value)> {
         (Just(t), v)
     })
 }
-

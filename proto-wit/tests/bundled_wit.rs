@@ -27,7 +27,10 @@ fn whole_directory_loads_with_witmesh_as_main_package() {
     let resolve = set.resolve();
     let main = set.main_packages();
     assert_eq!(main.len(), 1);
-    assert_eq!(resolve.packages[main[0]].name.to_string(), "witmesh:mesh@0.1.0");
+    assert_eq!(
+        resolve.packages[main[0]].name.to_string(),
+        "witmesh:mesh@0.1.0"
+    );
     let worlds: BTreeSet<&str> = resolve.packages[main[0]]
         .worlds
         .keys()
@@ -61,9 +64,16 @@ fn every_bundled_package_is_present() {
         "wasmcloud:messaging@0.2.0".to_owned(),
     ];
     for name in &expected {
-        assert!(present.contains(name), "missing package {name}; have {present:?}");
+        assert!(
+            present.contains(name),
+            "missing package {name}; have {present:?}"
+        );
     }
-    assert_eq!(present.len(), expected.len(), "unexpected packages: {present:?}");
+    assert_eq!(
+        present.len(),
+        expected.len(),
+        "unexpected packages: {present:?}"
+    );
 }
 
 #[test]
@@ -71,7 +81,10 @@ fn every_bundled_interface_is_an_instance() {
     let set = bundled();
     let instances: BTreeSet<String> = set.instances().into_iter().map(|(n, _)| n).collect();
     let wasi = |pkg: &str, ifaces: &[&str]| -> Vec<String> {
-        ifaces.iter().map(|i| format!("wasi:{pkg}/{i}@{WASI}")).collect()
+        ifaces
+            .iter()
+            .map(|i| format!("wasi:{pkg}/{i}@{WASI}"))
+            .collect()
     };
     let mut expected = Vec::new();
     expected.extend(wasi("io", &["error", "poll", "streams"]));
@@ -107,7 +120,10 @@ fn every_bundled_interface_is_an_instance() {
             "udp-create-socket",
         ],
     ));
-    expected.extend(wasi("http", &["types", "incoming-handler", "outgoing-handler"]));
+    expected.extend(wasi(
+        "http",
+        &["types", "incoming-handler", "outgoing-handler"],
+    ));
     for name in [
         "wasi:keyvalue/store@0.2.0-draft",
         "wasi:keyvalue/atomics@0.2.0-draft",
@@ -162,7 +178,12 @@ fn keyvalue_bucket_methods_by_wrpc_name() {
     assert_eq!(get.name, "bucket.get");
     assert_eq!(get.param_names, ["self", "key"]);
     assert_eq!(get.results.len(), 1);
-    for method in ["bucket.set", "bucket.delete", "bucket.exists", "bucket.list-keys"] {
+    for method in [
+        "bucket.set",
+        "bucket.delete",
+        "bucket.exists",
+        "bucket.list-keys",
+    ] {
         set.func(store, method).expect(method);
     }
     let open = set.func(store, "open").expect("open");
@@ -176,10 +197,16 @@ fn keyvalue_bucket_methods_by_wrpc_name() {
 #[test]
 fn witmesh_health_and_discovery() {
     let set = bundled();
-    let check = set.func("witmesh:mesh/health@0.1.0", "check").expect("check");
+    let check = set
+        .func("witmesh:mesh/health@0.1.0", "check")
+        .expect("check");
     assert!(check.params.is_empty());
     assert_eq!(check.results.len(), 1);
-    assert!(check.signature.starts_with("check: func() -> "), "{}", check.signature);
+    assert!(
+        check.signature.starts_with("check: func() -> "),
+        "{}",
+        check.signature
+    );
 
     let discovery = "witmesh:mesh/discovery@0.1.0";
     let announce = set.func(discovery, "announce").expect("announce");
@@ -195,7 +222,9 @@ fn witmesh_health_and_discovery() {
 #[test]
 fn logging_bus_and_messaging_signatures() {
     let set = bundled();
-    let log = set.func("wasi:logging/logging@0.1.0-draft", "log").expect("log");
+    let log = set
+        .func("wasi:logging/logging@0.1.0-draft", "log")
+        .expect("log");
     assert_eq!(log.param_names, ["level", "context", "message"]);
     assert!(log.results.is_empty());
 
@@ -227,7 +256,9 @@ fn unstable_features_stay_out_by_default() {
     assert!(set.func(&exit, "exit-with-code").is_err());
     let outparam = format!("wasi:http/types@{WASI}");
     assert!(set.func(&outparam, "response-outparam.set").is_ok());
-    assert!(set.func(&outparam, "response-outparam.send-informational").is_err());
+    assert!(set
+        .func(&outparam, "response-outparam.send-informational")
+        .is_err());
 }
 
 #[test]
@@ -259,8 +290,9 @@ fn loads_with_every_unstable_feature_too() {
     };
     assert!(funcs(&format!("wasi:clocks/timezone@{WASI}")).contains(&"display".to_owned()));
     assert!(funcs(&format!("wasi:cli/exit@{WASI}")).contains(&"exit-with-code".to_owned()));
-    assert!(funcs(&format!("wasi:sockets/network@{WASI}"))
-        .contains(&"network-error-code".to_owned()));
+    assert!(
+        funcs(&format!("wasi:sockets/network@{WASI}")).contains(&"network-error-code".to_owned())
+    );
     assert!(funcs(&format!("wasi:http/types@{WASI}"))
         .contains(&"[method]response-outparam.send-informational".to_owned()));
 }

@@ -36,27 +36,43 @@ fn functions_resolve_by_wrpc_name() {
     let f = set.func("local:greeter-demo/greet@0.1.0", "greet").unwrap();
     assert_eq!(f.signature, "greet: func(name: string) -> string");
     assert_eq!(f.param_labels.as_ref(), ["param name".to_owned()]);
-    let m = set.func("local:greeter-demo/counter@0.1.0", "tally.add").unwrap();
-    assert_eq!(m.signature, "tally.add: func(self: borrow<tally>, n: u32) -> u32");
-    let c = set.func("local:greeter-demo/counter@0.1.0", "tally").unwrap();
+    let m = set
+        .func("local:greeter-demo/counter@0.1.0", "tally.add")
+        .unwrap();
+    assert_eq!(
+        m.signature,
+        "tally.add: func(self: borrow<tally>, n: u32) -> u32"
+    );
+    let c = set
+        .func("local:greeter-demo/counter@0.1.0", "tally")
+        .unwrap();
     assert_eq!(c.signature, "tally: func(start: u32) -> tally");
-    let s = set.func_by_target("local:greeter-demo/counter@0.1.0.tally.zero").unwrap();
+    let s = set
+        .func_by_target("local:greeter-demo/counter@0.1.0.tally.zero")
+        .unwrap();
     assert_eq!(s.name, "tally.zero");
-    let w = set.func_by_target("local:greeter-demo/greeter@0.1.0.hello").unwrap();
+    let w = set
+        .func_by_target("local:greeter-demo/greeter@0.1.0.hello")
+        .unwrap();
     assert_eq!(w.instance, "local:greeter-demo/greeter@0.1.0");
 }
 
 #[test]
 fn unknown_names_list_what_is_known() {
     let set = greeter_set();
-    let e = set.func("local:greeter-demo/greet@0.1.0", "greet2").unwrap_err();
+    let e = set
+        .func("local:greeter-demo/greet@0.1.0", "greet2")
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "unknown function `greet2` in `local:greeter-demo/greet@0.1.0` (known: greet)"
     );
     let e = set.func("local:greeter-demo/nope", "greet").unwrap_err();
     assert!(matches!(e, WitError::UnknownInstance { .. }));
-    assert!(e.to_string().contains("local:greeter-demo/greet@0.1.0"), "{e}");
+    assert!(
+        e.to_string().contains("local:greeter-demo/greet@0.1.0"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -86,7 +102,13 @@ fn decodes_the_wit_embedded_in_a_component() {
     let pkg = set.main_packages()[0];
     let world = resolve.select_world(pkg, Some("greeter")).unwrap();
     let mut module = wit_component::dummy_module(resolve, world, wit_parser::Mangling::Standard32);
-    wit_component::embed_component_metadata(&mut module, resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    wit_component::embed_component_metadata(
+        &mut module,
+        resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
         .unwrap()
@@ -98,14 +120,18 @@ fn decodes_the_wit_embedded_in_a_component() {
     std::fs::write(&path, &component).unwrap();
 
     let loaded = WitSet::load(&path).unwrap();
-    let f = loaded.func("local:greeter-demo/greet@0.1.0", "greet").unwrap();
+    let f = loaded
+        .func("local:greeter-demo/greet@0.1.0", "greet")
+        .unwrap();
     assert_eq!(f.signature, "greet: func(name: string) -> string");
 
     // A WIT package encoded as wasm loads the same way.
     let encoded = wit_component::encode(resolve, pkg).unwrap();
     std::fs::write(&path, encoded).unwrap();
     let loaded = WitSet::load(&path).unwrap();
-    assert!(loaded.func("local:greeter-demo/counter@0.1.0", "tally.add").is_ok());
+    assert!(loaded
+        .func("local:greeter-demo/counter@0.1.0", "tally.add")
+        .is_ok());
 
     std::fs::write(&path, b"\0asm garbage").unwrap();
     let e = WitSet::load(&path).unwrap_err();

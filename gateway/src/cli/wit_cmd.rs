@@ -77,8 +77,8 @@ pub(crate) fn run(cmd: WitCommand) -> Result<(), Failure> {
             let set = WitSet::load(&path).map_err(anyhow::Error::from)?;
             let report = witmesh_proto::wit::inspect(&set);
             if json {
-                let text = serde_json::to_string_pretty(&report)
-                    .context("cannot serialize the report")?;
+                let text =
+                    serde_json::to_string_pretty(&report).context("cannot serialize the report")?;
                 println!("{text}");
             } else {
                 print!("{report}");
@@ -161,9 +161,9 @@ fn parse_values(
             if as_json {
                 let j: serde_json::Value = serde_json::from_str(text)
                     .with_context(|| format!("{label}: `{text}` is not JSON"))?;
-                json::from_json(ty, &j).with_context(|| format!("{label}"))
+                json::from_json(ty, &j).with_context(|| label.clone())
             } else {
-                wave::from_wave(ty, text).with_context(|| format!("{label}"))
+                wave::from_wave(ty, text).with_context(|| label.clone())
             }
         })
         .collect()

@@ -162,7 +162,12 @@ impl<'a> Cursor<'a> {
             Ty::Bool => match self.byte()? {
                 0 => Value::Bool(false),
                 1 => Value::Bool(true),
-                value => return err(K::BadTag { what: "bool", value }),
+                value => {
+                    return err(K::BadTag {
+                        what: "bool",
+                        value,
+                    })
+                }
             },
             Ty::S8 => Value::S8(self.byte()? as i8),
             Ty::U8 => Value::U8(self.byte()?),
@@ -248,10 +253,12 @@ impl<'a> Cursor<'a> {
                 1 => Value::Option(Some(Box::new(
                     self.nested(t).map_err(|e| e.within(PathSeg::Some))?,
                 ))),
-                value => return err(K::BadTag {
-                    what: "option",
-                    value,
-                }),
+                value => {
+                    return err(K::BadTag {
+                        what: "option",
+                        value,
+                    })
+                }
             },
             Ty::Result(r) => match self.byte()? {
                 0 => Value::Result(Ok(self
@@ -260,10 +267,12 @@ impl<'a> Cursor<'a> {
                 1 => Value::Result(Err(self
                     .payload(r.err.as_ref())
                     .map_err(|e| e.within(PathSeg::Err))?)),
-                value => return err(K::BadTag {
-                    what: "result",
-                    value,
-                }),
+                value => {
+                    return err(K::BadTag {
+                        what: "result",
+                        value,
+                    })
+                }
             },
             Ty::Flags(f) => {
                 let bytes = self.take(f.byte_len())?;
@@ -296,10 +305,12 @@ impl<'a> Cursor<'a> {
                     self.payload(t.as_deref())
                         .map_err(|e| e.within(PathSeg::Ready))?,
                 )),
-                value => return err(K::BadTag {
-                    what: "future",
-                    value,
-                }),
+                value => {
+                    return err(K::BadTag {
+                        what: "future",
+                        value,
+                    })
+                }
             },
             Ty::Stream(t) => {
                 let elem = t.as_deref().cloned().unwrap_or(Ty::Tuple(Arc::from([])));
@@ -389,7 +400,11 @@ pub fn decode_values_shared(
     decode_whole(c, tys, labels)
 }
 
-fn decode_whole(mut c: Cursor<'_>, tys: &[Ty], labels: &[String]) -> Result<Vec<Value>, DecodeError> {
+fn decode_whole(
+    mut c: Cursor<'_>,
+    tys: &[Ty],
+    labels: &[String],
+) -> Result<Vec<Value>, DecodeError> {
     let limits = c.limits;
     if c.buf.len() > limits.max_call_bytes {
         return Err(DecodeError::new(K::CallTooLarge {

@@ -75,7 +75,11 @@ proptest! {
 }
 
 fn every_type() -> WitSet {
-    WitSet::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wit/every-type")).unwrap()
+    WitSet::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/wit/every-type"
+    ))
+    .unwrap()
 }
 
 fn err_of(ty: Ty, bytes: &[u8]) -> DecodeError {
@@ -84,13 +88,37 @@ fn err_of(ty: Ty, bytes: &[u8]) -> DecodeError {
 
 #[test]
 fn leb128_is_checked_against_the_type() {
-    assert_eq!(err_of(Ty::U16, &[0xff, 0xff, 0x04]).kind, DecodeErrorKind::LebOverflow { ty: "u16" });
-    assert_eq!(err_of(Ty::U32, &[0xff, 0xff, 0xff, 0xff, 0x10]).kind, DecodeErrorKind::LebOverflow { ty: "u32" });
-    assert_eq!(err_of(Ty::U64, &[0xff; 11]).kind, DecodeErrorKind::LebOverflow { ty: "u64" });
-    assert_eq!(err_of(Ty::S16, &[0x80, 0x80, 0x02]).kind, DecodeErrorKind::LebOverflow { ty: "s16" });
-    let max = decode_values(&[Ty::U64], &[], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], &Limits::default()).unwrap();
+    assert_eq!(
+        err_of(Ty::U16, &[0xff, 0xff, 0x04]).kind,
+        DecodeErrorKind::LebOverflow { ty: "u16" }
+    );
+    assert_eq!(
+        err_of(Ty::U32, &[0xff, 0xff, 0xff, 0xff, 0x10]).kind,
+        DecodeErrorKind::LebOverflow { ty: "u32" }
+    );
+    assert_eq!(
+        err_of(Ty::U64, &[0xff; 11]).kind,
+        DecodeErrorKind::LebOverflow { ty: "u64" }
+    );
+    assert_eq!(
+        err_of(Ty::S16, &[0x80, 0x80, 0x02]).kind,
+        DecodeErrorKind::LebOverflow { ty: "s16" }
+    );
+    let max = decode_values(
+        &[Ty::U64],
+        &[],
+        &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(max, vec![Value::U64(u64::MAX)]);
-    let min = decode_values(&[Ty::S64], &[], &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f], &Limits::default()).unwrap();
+    let min = decode_values(
+        &[Ty::S64],
+        &[],
+        &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f],
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(min, vec![Value::S64(i64::MIN)]);
 }
 
@@ -99,9 +127,21 @@ fn a_list_claiming_four_billion_elements_allocates_nothing() {
     let ty = Ty::List(Arc::new(Ty::U32));
     // u32::MAX elements, then nothing: over the default limit, rejected before any allocation.
     let e = err_of(ty.clone(), &[0xff, 0xff, 0xff, 0xff, 0x0f]);
-    assert!(matches!(e.kind, DecodeErrorKind::TooLong { what: "list length", .. }), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::TooLong {
+                what: "list length",
+                ..
+            }
+        ),
+        "{e}"
+    );
     // With the limit lifted the claim still only reserves what the bytes at hand can hold.
-    let lifted = Limits { max_list_len: u32::MAX, ..Limits::default() };
+    let lifted = Limits {
+        max_list_len: u32::MAX,
+        ..Limits::default()
+    };
     let e = decode_values(&[ty], &[], &[0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2], &lifted).unwrap_err();
     assert!(e.is_truncated(), "{e}");
     // 2^32 does not fit the u32 length at all.
@@ -112,24 +152,49 @@ fn a_list_claiming_four_billion_elements_allocates_nothing() {
 #[test]
 fn hostile_bytes_get_typed_errors_with_paths() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-string").unwrap();
-    let e = decode_values(&f.params, &f.param_labels, &[2, 0xc3, 0x28], &Limits::default()).unwrap_err();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-string")
+        .unwrap();
+    let e = decode_values(
+        &f.params,
+        &f.param_labels,
+        &[2, 0xc3, 0x28],
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), "param v: invalid UTF-8 in string");
 
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-variant").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-variant")
+        .unwrap();
     let e = decode_values(&f.params, &f.param_labels, &[7], &Limits::default()).unwrap_err();
-    assert_eq!(e.to_string(), "param v: variant discriminant 7 out of range (3 cases)");
+    assert_eq!(
+        e.to_string(),
+        "param v: variant discriminant 7 out of range (3 cases)"
+    );
 
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-nested").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-nested")
+        .unwrap();
     // label "a", one child list holding [none, some(point{x: 1, y: <truncated>})]
-    let e = decode_values(&f.params, &f.param_labels, &[1, b'a', 1, 2, 0, 1, 2], &Limits::default()).unwrap_err();
+    let e = decode_values(
+        &f.params,
+        &f.param_labels,
+        &[1, b'a', 1, 2, 0, 1, 2],
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), "param v.children[0][1]<some>.y: input ends inside the value (1 more byte(s) needed at least)");
 
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-flags").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-flags")
+        .unwrap();
     let e = decode_values(&f.params, &f.param_labels, &[0b1000], &Limits::default()).unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::UnknownFlags { flags: 3 });
 
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-bool").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-bool")
+        .unwrap();
     let e = decode_values(&f.params, &f.param_labels, &[1, 0], &Limits::default()).unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::TrailingBytes(1));
     let e = decode_values(&f.params, &f.param_labels, &[2], &Limits::default()).unwrap_err();
@@ -147,12 +212,20 @@ fn deep_nesting_stops_at_the_depth_limit() {
     }
     let bytes = vec![1u8; 201];
     let e = err_of(ty, &bytes);
-    assert_eq!(e.kind, DecodeErrorKind::TooDeep { max: DEFAULT_MAX_DEPTH });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::TooDeep {
+            max: DEFAULT_MAX_DEPTH
+        }
+    );
 }
 
 #[test]
 fn a_call_over_the_byte_limit_is_refused_early() {
-    let limits = Limits { max_call_bytes: 16, ..Limits::default() };
+    let limits = Limits {
+        max_call_bytes: 16,
+        ..Limits::default()
+    };
     let tys: Arc<[Ty]> = vec![Ty::String].into();
     let mut dec = ValuesDecoder::new(tys, labels(1), limits);
     // A string claiming 100 bytes cannot fit a 16-byte call: refused before the bytes arrive.
@@ -167,29 +240,53 @@ fn truncated_stream_reports_the_value_being_read() {
     let mut dec = ValuesDecoder::new(tys, labels(2), Limits::default());
     let mut buf = BytesMut::from(&[1u8, 5, b'a'][..]);
     assert!(dec.decode(&mut buf).unwrap().is_none());
-    assert_eq!(dec.truncated().to_string(), "param p1: input ends inside the value (4 more byte(s) needed at least)");
+    assert_eq!(
+        dec.truncated().to_string(),
+        "param p1: input ends inside the value (4 more byte(s) needed at least)"
+    );
 }
 
 #[test]
 fn encoding_type_checks_with_paths() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-record").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-record")
+        .unwrap();
     let mut b = BytesMut::new();
-    let e = encode_values(&f.params, &f.param_labels, &[Value::Record(vec![Value::S32(1), Value::U8(2)])], &mut b).unwrap_err();
+    let e = encode_values(
+        &f.params,
+        &f.param_labels,
+        &[Value::Record(vec![Value::S32(1), Value::U8(2)])],
+        &mut b,
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), "param v.y: expected s32, found a u8 value");
     let e = encode_values(&f.params, &f.param_labels, &[], &mut b).unwrap_err();
-    assert_eq!(e.kind, EncodeErrorKind::Arity { expected: 1, found: 0 });
+    assert_eq!(
+        e.kind,
+        EncodeErrorKind::Arity {
+            expected: 1,
+            found: 0
+        }
+    );
 }
 
 #[test]
 fn known_encodings() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-many").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-many")
+        .unwrap();
     let mut b = BytesMut::new();
     encode_values(
         &f.params,
         &f.param_labels,
-        &[Value::U32(300), "hi".into(), Value::Bytes(vec![9u8].into()), Value::Option(Some(Box::new(Value::Bool(true))))],
+        &[
+            Value::U32(300),
+            "hi".into(),
+            Value::Bytes(vec![9u8].into()),
+            Value::Option(Some(Box::new(Value::Bool(true)))),
+        ],
         &mut b,
     )
     .unwrap();
@@ -211,7 +308,12 @@ fn async_paths_match_wrpc_introspect() {
     "#;
     let set = WitSet::from_wit_str("paths.wit", src).unwrap();
     let resolve = set.resolve();
-    let iface = resolve.interfaces.iter().find(|(_, i)| i.name.as_deref() == Some("i")).unwrap().1;
+    let iface = resolve
+        .interfaces
+        .iter()
+        .find(|(_, i)| i.name.as_deref() == Some("i"))
+        .unwrap()
+        .1;
     let func = &iface.functions["f"];
     let mut expected = std::collections::BTreeSet::new();
     for (i, (_, ty)) in func.params.iter().enumerate() {

@@ -116,10 +116,7 @@ pub fn to_json(ty: &Ty, v: &Value) -> Json {
             Some((name, t)) => json!({ name: payload_to_json(t.as_ref(), p.as_deref()) }),
             None => Json::Null,
         },
-        (Ty::Enum(e), Value::Enum(i)) => e
-            .cases
-            .get(*i as usize)
-            .map_or(Json::Null, |c| json!(c)),
+        (Ty::Enum(e), Value::Enum(i)) => e.cases.get(*i as usize).map_or(Json::Null, |c| json!(c)),
         (Ty::Option(_), Value::Option(None)) => Json::Null,
         (Ty::Option(t), Value::Option(Some(v))) if nullable(t) => json!({ "some": to_json(t, v) }),
         (Ty::Option(t), Value::Option(Some(v))) => to_json(t, v),
@@ -186,7 +183,10 @@ fn bytes_from_json(j: &Json, what: &str) -> Result<bytes::Bytes, JsonError> {
             .map(|(i, x)| int::<u8>(x, "u8").map_err(|e| e.within(PathSeg::Index(i as u64))))
             .collect::<Result<Vec<u8>, _>>()
             .map(Into::into),
-        _ => Err(expected(&format!("{what} as a base64 string or an array of bytes"), j)),
+        _ => Err(expected(
+            &format!("{what} as a base64 string or an array of bytes"),
+            j,
+        )),
     }
 }
 
@@ -236,7 +236,9 @@ pub fn from_json(ty: &Ty, j: &Json) -> Result<Value, JsonError> {
         Ty::F32 => Value::F32(float(j, "a number (f32)")? as f32),
         Ty::F64 => Value::F64(float(j, "a number (f64)")?),
         Ty::Char => {
-            let s = j.as_str().ok_or_else(|| expected("a one-character string", j))?;
+            let s = j
+                .as_str()
+                .ok_or_else(|| expected("a one-character string", j))?;
             let mut cs = s.chars();
             match (cs.next(), cs.next()) {
                 (Some(c), None) => Value::Char(c),
@@ -335,9 +337,10 @@ pub fn from_json(ty: &Ty, j: &Json) -> Result<Value, JsonError> {
         Ty::Result(r) => {
             let (tag, payload) = single_entry(j, "{\"ok\": value} or {\"err\": value}")?;
             match tag.as_str() {
-                "ok" => Value::Result(Ok(
-                    payload_from_json(r.ok.as_ref(), payload).map_err(|e| e.within(PathSeg::Ok))?
-                )),
+                "ok" => {
+                    Value::Result(Ok(payload_from_json(r.ok.as_ref(), payload)
+                        .map_err(|e| e.within(PathSeg::Ok))?))
+                }
                 "err" => Value::Result(Err(payload_from_json(r.err.as_ref(), payload)
                     .map_err(|e| e.within(PathSeg::Err))?)),
                 _ => return Err(expected("{\"ok\": value} or {\"err\": value}", j)),
@@ -430,7 +433,10 @@ pub fn values_from_json(
                 .collect()
         }
         _ => Err(expected(
-            &format!("an array of {} value(s) or an object of named parameters", tys.len()),
+            &format!(
+                "an array of {} value(s) or an object of named parameters",
+                tys.len()
+            ),
             j,
         )),
     }

@@ -20,9 +20,13 @@ fn wave_expressible(ty: &Ty) -> bool {
         Ty::Stream(Some(t)) | Ty::List(t) | Ty::Option(t) => wave_expressible(t),
         Ty::Future(t) => t.as_deref().is_none_or(wave_expressible),
         Ty::Record(r) => r.fields.iter().all(|(_, t)| wave_expressible(t)),
-        Ty::Variant(v) => v.cases.iter().all(|(_, t)| t.as_ref().is_none_or(wave_expressible)),
+        Ty::Variant(v) => v
+            .cases
+            .iter()
+            .all(|(_, t)| t.as_ref().is_none_or(wave_expressible)),
         Ty::Result(r) => {
-            r.ok.as_ref().is_none_or(wave_expressible) && r.err.as_ref().is_none_or(wave_expressible)
+            r.ok.as_ref().is_none_or(wave_expressible)
+                && r.err.as_ref().is_none_or(wave_expressible)
         }
         _ => true,
     }
@@ -55,13 +59,19 @@ proptest! {
 }
 
 fn every_type() -> WitSet {
-    WitSet::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wit/every-type")).unwrap()
+    WitSet::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/wit/every-type"
+    ))
+    .unwrap()
 }
 
 #[test]
 fn json_mapping_follows_the_readme_table() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-everything").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-everything")
+        .unwrap();
     let input = json!({
         "flag": true, "small": -1, "medium": 300, "large": -70000, "huge": "-9007199254740993",
         "byte": 255, "word": 65535, "dword": 4000000000u64, "qword": "18446744073709551615",
@@ -72,7 +82,9 @@ fn json_mapping_follows_the_readme_table() {
         "perms": ["read", "exec"], "wide": ["f0", "f15"]
     });
     let vs = values_from_json(&f.params, &f.param_names, &f.param_labels, &json!([input])).unwrap();
-    let Value::Record(fields) = &vs[0] else { panic!("not a record") };
+    let Value::Record(fields) = &vs[0] else {
+        panic!("not a record")
+    };
     assert_eq!(fields[4], Value::S64(-9_007_199_254_740_993));
     assert_eq!(fields[8], Value::U64(u64::MAX));
     assert_eq!(fields[13], Value::Bytes(vec![1u8, 2, 3].into()));
@@ -92,28 +104,75 @@ fn json_mapping_follows_the_readme_table() {
 #[test]
 fn json_errors_name_the_path_and_the_expectation() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-record").unwrap();
-    let e = values_from_json(&f.params, &f.param_names, &f.param_labels, &json!([{ "x": 1, "y": "two" }])).unwrap_err();
-    assert_eq!(e.to_string(), "param v.y: expected an integer in the range of s32, found \"two\"");
-    let e = values_from_json(&f.params, &f.param_names, &f.param_labels, &json!([{ "x": 1, "z": 2 }])).unwrap_err();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-record")
+        .unwrap();
+    let e = values_from_json(
+        &f.params,
+        &f.param_names,
+        &f.param_labels,
+        &json!([{ "x": 1, "y": "two" }]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "param v.y: expected an integer in the range of s32, found \"two\""
+    );
+    let e = values_from_json(
+        &f.params,
+        &f.param_names,
+        &f.param_labels,
+        &json!([{ "x": 1, "z": 2 }]),
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), "param v: unknown field `z` (fields: x, y)");
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-enum").unwrap();
-    let e = values_from_json(&f.params, &f.param_names, &f.param_labels, &json!({ "v": "pink" })).unwrap_err();
-    assert_eq!(e.to_string(), "param v: unknown case `pink` (cases: red, green, blue)");
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-u8").unwrap();
-    let e = values_from_json(&f.params, &f.param_names, &f.param_labels, &json!([256])).unwrap_err();
-    assert_eq!(e.to_string(), "param v: expected an integer in the range of u8, found 256");
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-enum")
+        .unwrap();
+    let e = values_from_json(
+        &f.params,
+        &f.param_names,
+        &f.param_labels,
+        &json!({ "v": "pink" }),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "param v: unknown case `pink` (cases: red, green, blue)"
+    );
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-u8")
+        .unwrap();
+    let e =
+        values_from_json(&f.params, &f.param_names, &f.param_labels, &json!([256])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "param v: expected an integer in the range of u8, found 256"
+    );
 }
 
 #[test]
 fn wave_reads_what_wasmtime_invoke_writes() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-variant").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-variant")
+        .unwrap();
     let v = from_wave(&f.params[0], "rect({x: 1, y: -2})").unwrap();
-    assert_eq!(v, Value::Variant(1, Some(Box::new(Value::Record(vec![Value::S32(1), Value::S32(-2)])))));
+    assert_eq!(
+        v,
+        Value::Variant(
+            1,
+            Some(Box::new(Value::Record(vec![Value::S32(1), Value::S32(-2)])))
+        )
+    );
     assert_eq!(to_wave(&f.params[0], &v).unwrap(), "rect({x: 1, y: -2})");
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-flags").unwrap();
-    assert_eq!(from_wave(&f.params[0], "{read, exec}").unwrap(), Value::Flags(vec![0, 2]));
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-flags")
+        .unwrap();
+    assert_eq!(
+        from_wave(&f.params[0], "{read, exec}").unwrap(),
+        Value::Flags(vec![0, 2])
+    );
     let e = from_wave(&f.params[0], "{read, fly}").unwrap_err();
     assert!(e.to_string().contains("fly"), "{e}");
 }
@@ -121,7 +180,9 @@ fn wave_reads_what_wasmtime_invoke_writes() {
 #[test]
 fn schemas_describe_records_and_variants() {
     let set = every_type();
-    let f = set.func("witmesh:every-type/echo@0.1.0", "echo-record").unwrap();
+    let f = set
+        .func("witmesh:every-type/echo@0.1.0", "echo-record")
+        .unwrap();
     assert_eq!(
         schema(&f.params[0]),
         json!({

@@ -42,7 +42,8 @@ fn future_enum() -> WType {
 }
 
 fn stream_elem(t: &Option<Arc<Ty>>) -> Result<&Ty, WaveError> {
-    t.as_deref().ok_or_else(|| unsupported("a stream without element type"))
+    t.as_deref()
+        .ok_or_else(|| unsupported("a stream without element type"))
 }
 
 /// The WAVE type standing for `ty`.
@@ -179,10 +180,9 @@ fn to_wave_value(ty: &Ty, v: &Value) -> Result<WValue, WaveError> {
             let name = e.cases.get(*i as usize).ok_or_else(|| mismatch(ty, v))?;
             WValue::make_enum(&wty, name)?
         }
-        (Ty::Option(t), Value::Option(o)) => WValue::make_option(
-            &wty,
-            o.as_deref().map(|x| to_wave_value(t, x)).transpose()?,
-        )?,
+        (Ty::Option(t), Value::Option(o)) => {
+            WValue::make_option(&wty, o.as_deref().map(|x| to_wave_value(t, x)).transpose()?)?
+        }
         (Ty::Result(r), Value::Result(res)) => WValue::make_result(
             &wty,
             match res {
@@ -225,7 +225,10 @@ fn opt_from_wave(t: Option<&Ty>, w: Option<&WValue>) -> Result<Option<Box<Value>
 fn list_from_wave(elem: &Ty, w: &WValue) -> Result<Value, WaveError> {
     if *elem == Ty::U8 {
         return Ok(Value::Bytes(
-            w.unwrap_list().map(|x| x.unwrap_u8()).collect::<Vec<u8>>().into(),
+            w.unwrap_list()
+                .map(|x| x.unwrap_u8())
+                .collect::<Vec<u8>>()
+                .into(),
         ));
     }
     Ok(Value::List(

@@ -36,12 +36,10 @@ impl WitSet {
             });
         }
         let mut resolve = Resolve::default();
-        let (pkg, _) = resolve
-            .push_path(path)
-            .map_err(|e| WitError::Parse {
-                path: shown.clone(),
-                reason: format!("{e:#}"),
-            })?;
+        let (pkg, _) = resolve.push_path(path).map_err(|e| WitError::Parse {
+            path: shown.clone(),
+            reason: format!("{e:#}"),
+        })?;
         Ok(WitSet {
             resolve,
             main: vec![pkg],
