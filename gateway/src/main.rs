@@ -1,12 +1,8 @@
-//! `witmesh`: a sidecar and gateway that carries WIT interfaces across hosts over wRPC.
-//!
-//! This is the binary's edge: it parses the command line, runs one command and turns any error
-//! into one sentence on stderr and a non-zero exit status.
-
-mod cli;
+//! The `witmesh` binary: parses the command line, runs one command, and turns any error into
+//! one sentence on stderr and a non-zero exit status.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    cli::run()
+    witmesh::cli::run()
 }

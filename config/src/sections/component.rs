@@ -59,6 +59,23 @@ pub struct ComponentConfig {
     pub wasi: WasiPolicy,
 }
 
+impl ComponentConfig {
+    /// A component entry with every default: what `witmesh up --component PATH` builds.
+    #[must_use]
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        ComponentConfig {
+            name: name.into(),
+            path: path.into(),
+            exports: Vec::new(),
+            transports: Vec::new(),
+            max_concurrency: default_max_concurrency(),
+            call_timeout: default_call_timeout(),
+            memory_limit: default_memory_limit(),
+            wasi: WasiPolicy::default(),
+        }
+    }
+}
+
 /// `[components.wasi]`: the capabilities a component gets. Everything is denied unless listed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

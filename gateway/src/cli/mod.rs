@@ -1,6 +1,7 @@
 //! The command line: what users meet first.
 
 mod config_cmd;
+mod up;
 mod wit_cmd;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ enum Command {
     /// Check configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Serve components' exports over QUIC and NATS until SIGTERM or SIGINT.
+    Up(up::UpArgs),
     /// Inspect WIT and encode or decode wRPC values.
     #[command(subcommand)]
     Wit(wit_cmd::WitCommand),
@@ -57,6 +60,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Config(cmd) => config_cmd::run(cmd),
+        Command::Up(args) => up::run(args),
         Command::Wit(cmd) => wit_cmd::run(cmd),
     };
     match outcome {

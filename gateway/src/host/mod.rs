@@ -1,0 +1,229 @@
+//! The wasmtime host: loads components, gives them WASI 0.2 under policy, and runs calls.
+//!
+//! Each call runs in a fresh instance (see [`invoke`]): calls cannot see each other's state, a
+//! trap or an exhausted memory limit ends one call and nothing else, and calls to one function
+//! run in parallel without locking.
+
+mod convert;
+mod engine;
+mod imports;
+mod invoke;
+mod logging;
+mod state;
+mod stdio;
+mod wasi;
+
+use std::path::{Path, PathBuf};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
+use wasmtime::Engine;
+use witmesh_proto::{Func, WitSet};
+
+pub use engine::{new_engine, spawn_epoch_ticker, EPOCH_TICK};
+pub use invoke::CallError;
+use state::CallState;
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// wasmtime rejected the file (not a component, invalid, unsupported feature).
+    #[error("`{}` is not a loadable component: {reason}", path.display())]
+    Compile {
+        /// The path given.
+        path: PathBuf,
+        /// wasmtime's explanation.
+        reason: String,
+    },
+    /// The component's embedded WIT could not be decoded.
+    #[error("cannot read the WIT of `{}`: {reason}", path.display())]
+    Wit {
+        /// The path given.
+        path: PathBuf,
+        /// The decoder's explanation.
+        reason: String,
+    },
+    /// Imports that neither WASI nor witmesh provides.
+    #[error("component `{name}` imports what nothing provides: {}; serve a provider or remove the import", missing.join(", "))]
+    MissingImports {
+        /// The component's configured name.
+        name: String,
+        /// Each unsatisfied import, by instance or function name.
+        missing: Vec<String>,
+    },
+    /// An export named in the configuration does not exist.
+    #[error("component `{name}` does not export `{export}` (exports: {known})")]
+    UnknownExport {
+        /// The component's configured name.
+        name: String,
+        /// The export asked for.
+        export: String,
+        /// What the component exports.
+        known: String,
+    },
+    /// Linking failed for a reason other than a missing import.
+    #[error("cannot link component `{name}`: {reason}")]
+    Link {
+        /// The component's configured name.
+        name: String,
+        /// wasmtime's explanation.
+        reason: String,
+    },
+}
+
+/// How a component may run: its WASI policy and resource limits.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Directories the component may open: (host path, guest path, writable).
+    pub preopens: Vec<(PathBuf, String, bool)>,
+    /// Socket addresses the component may use; empty denies all network use.
+    pub allow_sockets: Vec<witmesh_config::SocketPattern>,
+    /// Environment variables the component sees.
+    pub env: Vec<(String, String)>,
+    /// Most linear memory the component may grow to, in bytes.
+    pub memory_limit: usize,
+    /// Longest a call may run.
+    pub call_timeout: Duration,
+    /// Most calls running at once; more wait for a slot until their deadline.
+    pub max_concurrency: usize,
+}
+
+/// A compiled, linked component ready to instantiate per call.
+pub struct LoadedComponent {
+    /// The configured name, used in logs and metrics.
+    pub name: Arc<str>,
+    engine: Engine,
+    pre: InstancePre<CallState>,
+    policy: Policy,
+    slots: Semaphore,
+    /// Functions the component exports, as wRPC names them.
+    pub exports: Vec<Export>,
+}
+
+/// One exported function.
+pub struct Export {
+    /// The function's resolved types and names.
+    pub func: Func,
+    index: ComponentExportIndex,
+}
+
+impl LoadedComponent {
+    /// The longest one call may take, reading parameters included.
+    pub fn call_timeout(&self) -> Duration {
+        self.policy.call_timeout
+    }
+
+    /// Compiles and links a component (`bytes`, read from `path`), checking its imports, and
+    /// resolves the exports to serve (`only` empty: all of them).
+    pub fn load(
+        engine: &Engine,
+        name: &str,
+        bytes: &[u8],
+        path: &Path,
+        policy: Policy,
+        only: &[String],
+    ) -> Result<Self, LoadError> {
+        let wit = WitSet::from_component(bytes).map_err(|e| LoadError::Wit {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile {
+            path: path.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        let mut linker = Linker::<CallState>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| LoadError::Link {
+            name: name.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        logging::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
+            name: name.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        let missing = imports::unsatisfied(engine, &component);
+        if !missing.is_empty() {
+            return Err(LoadError::MissingImports {
+                name: name.to_owned(),
+                missing,
+            });
+        }
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
+        let exports = exported_functions(&wit, &component);
+        if let Some(export) = only
+            .iter()
+            .find(|o| !exports.iter().any(|e| &e.func.instance == *o))
+        {
+            let mut known: Vec<&str> = exports.iter().map(|e| e.func.instance.as_str()).collect();
+            known.dedup();
+            return Err(LoadError::UnknownExport {
+                name: name.to_owned(),
+                export: export.clone(),
+                known: known.join(", "),
+            });
+        }
+        let exports = exports
+            .into_iter()
+            .filter(|e| only.is_empty() || only.contains(&e.func.instance))
+            .collect();
+        Ok(LoadedComponent {
+            name: Arc::from(name),
+            engine: engine.clone(),
+            pre,
+            slots: Semaphore::new(policy.max_concurrency),
+            policy,
+            exports,
+        })
+    }
+}
+
+/// The component's exported functions, by wRPC instance and function name.
+fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
+    let resolve = wit.resolve();
+    let mut out = Vec::new();
+    for pkg in wit.main_packages() {
+        for world in resolve.packages[*pkg].worlds.values() {
+            for (key, item) in &resolve.worlds[*world].exports {
+                match item {
+                    wit_parser::WorldItem::Interface { id, .. } => {
+                        let instance = resolve.name_world_key(key);
+                        let Some(inst_idx) = component.get_export_index(None, &instance) else {
+                            continue;
+                        };
+                        for f in resolve.interfaces[*id].functions.values() {
+                            if let Some(index) = component.get_export_index(Some(&inst_idx), &f.name)
+                            {
+                                out.push(Export {
+                                    func: Func::new(wit, &instance, f),
+                                    index,
+                                });
+                            }
+                        }
+                    }
+                    wit_parser::WorldItem::Function(f) => {
+                        if let Some(index) = component.get_export_index(None, &f.name) {
+                            let world_name = &resolve.worlds[*world];
+                            let instance = match world_name.package {
+                                Some(p) => resolve.id_of_name(p, &world_name.name),
+                                None => world_name.name.clone(),
+                            };
+                            out.push(Export {
+                                func: Func::new(wit, &instance, f),
+                                index,
+                            });
+                        }
+                    }
+                    wit_parser::WorldItem::Type(_) => {}
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,55 @@
+//! Listeners: where invocations come from. Each transport turns its own framing into a pair of
+//! byte streams per invocation and hands them to [`crate::serve::handle`].
+
+pub mod nats;
+pub mod quic;
+pub mod tls;
+
+use futures::{Stream, StreamExt as _};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::serve::{handle, Endpoint};
+
+/// Takes invocations of `ep` from `invocations` until shutdown, serving each in its own task
+/// (tracked, so a drain can wait for it): calls to one function run concurrently.
+pub(crate) fn dispatch<C, W, R>(
+    ep: Endpoint,
+    invocations: impl Stream<Item = anyhow::Result<(C, W, R)>> + Send + 'static,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) where
+    C: Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let calls = tracker.clone();
+    tracker.spawn(async move {
+        let mut invocations = std::pin::pin!(invocations);
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break,
+                next = invocations.next() => next,
+            };
+            match next {
+                Some(Ok((_cx, tx, rx))) => {
+                    let ep = ep.clone();
+                    calls.spawn(async move {
+                        // Failures are logged inside `handle`, with the function and reason.
+                        let _ = handle(&ep, rx, tx).await;
+                    });
+                }
+                Some(Err(e)) => {
+                    let func = ep.func();
+                    tracing::warn!(
+                        instance = func.instance.as_str(),
+                        function = func.name.as_str(),
+                        "invocation could not be accepted: {e:#}"
+                    );
+                }
+                None => break,
+            }
+        }
+    });
+}

@@ -1,0 +1,133 @@
+//! The QUIC listener: TLS 1.3 connections, one bidirectional stream per invocation, dispatched
+//! by the wRPC header (instance and function) to the served endpoints.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use quinn::{RecvStream, SendStream};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use wrpc_transport::frame::{Accept, AcceptError};
+use wrpc_transport::Serve as _;
+
+use super::dispatch;
+use crate::serve::Endpoint;
+
+/// How long a new stream may take to name its function: a stream that never sends its header
+/// must not hold a task forever.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running QUIC listener.
+pub struct QuicListener {
+    /// The bound address (the real port when 0 was asked for).
+    pub local_addr: SocketAddr,
+    endpoint: quinn::Endpoint,
+}
+
+impl QuicListener {
+    /// Binds `addr` and serves `endpoints` until `shutdown`.
+    pub async fn start(
+        addr: SocketAddr,
+        server: quinn::ServerConfig,
+        endpoints: &[Endpoint],
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> anyhow::Result<Self> {
+        let endpoint = quinn::Endpoint::server(server, addr)
+            .with_context(|| format!("cannot listen for QUIC on {addr}"))?;
+        let local_addr = endpoint.local_addr().context("no local address")?;
+        let wrpc = Arc::new(wrpc_transport_quic::Server::new());
+        for ep in endpoints {
+            let func = ep.func();
+            let invocations = wrpc
+                .serve(&func.instance, &func.name, ep.param_paths())
+                .await
+                .with_context(|| format!("cannot serve `{}.{}`", func.instance, func.name))?;
+            dispatch(ep.clone(), invocations, shutdown.clone(), tracker.clone());
+        }
+        tracker.spawn(accept_connections(endpoint.clone(), wrpc, shutdown, tracker.clone()));
+        Ok(QuicListener {
+            local_addr,
+            endpoint,
+        })
+    }
+
+    /// Closes the endpoint once in-flight calls are done.
+    pub async fn close(self) {
+        self.endpoint.close(0u32.into(), b"witmesh shutting down");
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+    }
+}
+
+async fn accept_connections(
+    endpoint: quinn::Endpoint,
+    wrpc: Arc<wrpc_transport_quic::Server>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let incoming = tokio::select! {
+            () = shutdown.cancelled() => break,
+            incoming = endpoint.accept() => incoming,
+        };
+        let Some(incoming) = incoming else { break };
+        let (wrpc, shutdown) = (wrpc.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            match incoming.await {
+                Ok(conn) => accept_streams(conn, wrpc, shutdown).await,
+                Err(e) => tracing::debug!("QUIC handshake failed: {e}"),
+            }
+        });
+    }
+    // No new connections; existing ones stop taking streams through `shutdown` as well.
+    endpoint.set_server_config(None);
+}
+
+async fn accept_streams(
+    conn: quinn::Connection,
+    wrpc: Arc<wrpc_transport_quic::Server>,
+    shutdown: CancellationToken,
+) {
+    let peer = conn.remote_address();
+    loop {
+        let streams = tokio::select! {
+            () = shutdown.cancelled() => break,
+            streams = conn.accept_bi() => streams,
+        };
+        let Ok((tx, rx)) = streams else { break };
+        let wrpc = wrpc.clone();
+        // Read each header in its own task so one slow stream cannot stall the connection.
+        tokio::spawn(async move {
+            let one = OneStream(Mutex::new(Some((tx, rx))));
+            match tokio::time::timeout(HEADER_TIMEOUT, wrpc.accept(one)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(AcceptError::UnhandledFunction { instance, name })) => {
+                    tracing::warn!(%peer, instance, function = name, "call failed: unknown function `{name}` in `{instance}`");
+                }
+                Ok(Err(e)) => tracing::warn!(%peer, "invalid invocation header: {e}"),
+                Err(_) => tracing::warn!(%peer, "stream sent no invocation header within {HEADER_TIMEOUT:?}"),
+            }
+        });
+    }
+}
+
+/// One already-accepted stream pair, presented to wRPC's dispatcher.
+struct OneStream(Mutex<Option<(SendStream, RecvStream)>>);
+
+impl Accept for OneStream {
+    type Context = ();
+    type Outgoing = SendStream;
+    type Incoming = RecvStream;
+
+    async fn accept(&self) -> std::io::Result<((), SendStream, RecvStream)> {
+        self.0
+            .lock()
+            .await
+            .take()
+            .map(|(tx, rx)| ((), tx, rx))
+            .ok_or_else(|| std::io::Error::other("stream already taken"))
+    }
+}
