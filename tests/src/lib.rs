@@ -1,6 +1,8 @@
 //! Shared helpers for witmesh end-to-end tests: upstream `wit-bindgen-wrpc` bindings for the
 //! `every-type` world and thin wrappers that run upstream's encoders and decoders on plain
-//! buffers, so interop tests and benches can compare witmesh-proto against them.
+//! buffers, so interop tests and benches can compare witmesh-proto against them; the test
+//! components built from `tests/components/` ([`components`]) and wRPC client bindings for
+//! calling them once served (the `*_client` modules).
 
 use std::path::PathBuf;
 
@@ -8,6 +10,9 @@ use anyhow::{bail, Context as _};
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder as _, Encoder as _};
 use wrpc_transport::{Decode, Deferred as _, Encode};
+
+pub mod components;
+pub mod harness;
 
 /// The writer type upstream encoders are instantiated with; no I/O happens, it only satisfies
 /// the generated `Encode<W>` bounds.
@@ -36,6 +41,67 @@ pub mod every_type {
         path: "wit/every-type",
         generate_all,
         additional_derives: [::core::cmp::PartialEq],
+    });
+}
+
+/// The directory holding `tests/wit/<name>` (`greeter`, `faults`, `logger`, `policy`, ...).
+#[must_use]
+pub fn wit_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("wit")
+        .join(name)
+}
+
+/// wRPC client bindings for a served `every-type` component (world `every-type-client`, which
+/// imports `echo`): `every_type_client::witmesh::every_type::echo::echo_string(&wrpc, cx, v)`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod every_type_client {
+    wit_bindgen_wrpc::generate!({
+        world: "every-type-client",
+        path: "wit/every-type",
+        additional_derives: [::core::cmp::PartialEq],
+    });
+}
+
+/// wRPC client bindings for a served greeter (world `greeter-client` of `tests/wit/greeter`):
+/// `greeter_client::local::greeter_demo::greet::greet(&wrpc, cx, "world")`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod greeter_client {
+    wit_bindgen_wrpc::generate!({
+        world: "greeter-client",
+        path: "wit/greeter",
+    });
+}
+
+/// wRPC client bindings for a served faults component (world `faults-client` of
+/// `tests/wit/faults`): `faults_client::witmesh::faults::faults::{ok, trap, spin, hog, sleep,
+/// count}`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod faults_client {
+    wit_bindgen_wrpc::generate!({
+        world: "faults-client",
+        path: "wit/faults",
+    });
+}
+
+/// wRPC client bindings for a served logger component (world `logger-client` of
+/// `tests/wit/logger`): `logger_client::witmesh::logger::logger::emit(&wrpc, cx, message)`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod logger_client {
+    wit_bindgen_wrpc::generate!({
+        world: "logger-client",
+        path: "wit/logger",
+    });
+}
+
+/// wRPC client bindings for a served policy component (world `policy-client` of
+/// `tests/wit/policy`): `policy_client::witmesh::policy::policy::{read_file, write_file,
+/// connect}`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod policy_client {
+    wit_bindgen_wrpc::generate!({
+        world: "policy-client",
+        path: "wit/policy",
     });
 }
 

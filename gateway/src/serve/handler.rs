@@ -72,6 +72,11 @@ where
     let params = tokio::time::timeout(timeout, read_values(&mut rx, &mut dec, &mut buf))
         .await
         .map_err(|_| ServeError::ParamsTimeout(timeout))??;
+    tracing::debug!(
+        component = &*ep.component.name,
+        function = func.name.as_str(),
+        "call started"
+    );
     let export = &ep.component.exports[ep.export];
     let results = ep.component.call(export, &params).await?;
     let mut out = BytesMut::new();

@@ -1,0 +1,58 @@
+//! Paths of the test components, built from `tests/components/` for `wasm32-wasip2` by this
+//! crate's build script (the nested build lives in `<target>/components`).
+//!
+//! Each is a WASI 0.2 component; its WIT is in `tests/wit/<name>/`, and the matching wRPC client
+//! bindings are in this crate's `*_client` modules.
+
+use std::path::Path;
+
+/// The greeter: exports `local:greeter-demo/greet`, where `greet("world")` is
+/// `"Hello, world!"`. `gateway/assets/greeter.wasm` is a prebuilt copy.
+#[must_use]
+pub fn greeter() -> &'static Path {
+    Path::new(env!("WITMESH_COMPONENT_GREETER"))
+}
+
+/// The every-type echo component: exports `witmesh:every-type/echo@0.1.0`, each function
+/// returning its input, and `witmesh:every-type/types@0.1.0` with the `counter` resource
+/// (world `every-type-component`).
+#[must_use]
+pub fn every_type() -> &'static Path {
+    Path::new(env!("WITMESH_COMPONENT_EVERY_TYPE"))
+}
+
+/// The faults component: exports `witmesh:faults/faults@0.1.0` with `ok` (`n + 1`), `trap`,
+/// `spin` (never returns), `hog` (allocates MiBs), `sleep` (on wasi:clocks) and `count` (a
+/// per-instance counter, 1 on a fresh instance).
+#[must_use]
+pub fn faults() -> &'static Path {
+    Path::new(env!("WITMESH_COMPONENT_FAULTS"))
+}
+
+/// The logger component: imports `wasi:logging/logging@0.1.0-draft` and exports
+/// `witmesh:logger/logger@0.1.0`, whose `emit` logs the message at info and warn (context
+/// `logger-test`), prints it to stdout and stderr, and returns 2.
+#[must_use]
+pub fn logger() -> &'static Path {
+    Path::new(env!("WITMESH_COMPONENT_LOGGER"))
+}
+
+/// The policy component: exports `witmesh:policy/policy@0.1.0` with `read-file`, `write-file`
+/// and `connect`, done through std (wasi:filesystem, wasi:sockets); errors are the guest's
+/// `std::io::Error` messages.
+#[must_use]
+pub fn policy() -> &'static Path {
+    Path::new(env!("WITMESH_COMPONENT_POLICY"))
+}
+
+/// Every test component as `(name, path)`, the name being its directory in `tests/components/`.
+#[must_use]
+pub fn all() -> [(&'static str, &'static Path); 5] {
+    [
+        ("greeter", greeter()),
+        ("every-type", every_type()),
+        ("faults", faults()),
+        ("logger", logger()),
+        ("policy", policy()),
+    ]
+}

@@ -1,0 +1,257 @@
+//! Real processes for end-to-end tests: a nats-server on a free loopback port and `witmesh`
+//! sidecars, each killed by PID when dropped, and clients for calling them. Every wait is
+//! bounded and polls a condition; nothing sleeps to synchronise.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Bound on any start-up wait: a process that is not ready by then has failed.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A free TCP port on 127.0.0.1 (bound and released; the caller binds it next).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// Polls `cond` every few milliseconds until it holds or `timeout` passes.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The `nats-server` executable: on PATH or where Debian installs it.
+fn nats_server_bin() -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = Path::new(dir).join("nats-server");
+        if p.is_file() {
+            return p;
+        }
+    }
+    PathBuf::from("/usr/sbin/nats-server")
+}
+
+/// A nats-server of the test's own, on a free loopback port.
+pub struct NatsServer {
+    child: Child,
+    /// `nats://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl NatsServer {
+    /// Starts one and waits until it accepts connections.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(nats_server_bin())
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start nats-server (apt-get install nats-server)");
+        let server = NatsServer {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+        };
+        wait_until("nats-server to accept connections", READY_TIMEOUT, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        server
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The witmesh binary built for this test run.
+pub fn witmesh_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("WITMESH_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/<test> -> target/<profile>/witmesh
+    let exe = std::env::current_exe().expect("no current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary outside target/<profile>/deps");
+    let bin = dir.join("witmesh");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first (cargo build -p witmesh) or set WITMESH_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// What a sidecar's `ready` line announced.
+#[derive(Debug, Clone, Default)]
+pub struct Ready {
+    /// The bound QUIC address, if QUIC is served.
+    pub quic: Option<SocketAddr>,
+    /// The NATS URL, if NATS is served.
+    pub nats: Option<String>,
+    /// The NATS subject prefix.
+    pub prefix: Option<String>,
+    /// The whole line.
+    pub line: String,
+}
+
+impl Ready {
+    fn parse(line: &str) -> Self {
+        let mut r = Ready {
+            line: line.to_owned(),
+            ..Ready::default()
+        };
+        for word in line.split_whitespace() {
+            if let Some(v) = word.strip_prefix("quic=") {
+                r.quic = v.parse().ok();
+            } else if let Some(v) = word.strip_prefix("nats=") {
+                r.nats = Some(v.to_owned());
+            } else if let Some(v) = word.strip_prefix("prefix=") {
+                r.prefix = Some(v.to_owned());
+            }
+        }
+        r
+    }
+}
+
+/// A running `witmesh up`, killed when dropped.
+pub struct Sidecar {
+    child: Option<Child>,
+    /// What it announced when ready.
+    pub ready: Ready,
+    logs: Arc<Mutex<String>>,
+    /// Its working directory (where the development certificate is written).
+    pub dir: tempfile::TempDir,
+}
+
+impl Sidecar {
+    /// Starts `witmesh up ARGS` in a fresh working directory and waits for its `ready` line.
+    pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Like [`Sidecar::start`], with extra environment variables (`RUST_LOG` defaults to
+    /// `info`).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("no temp dir");
+        let mut cmd = Command::new(witmesh_bin());
+        cmd.arg("up").args(args).current_dir(dir.path()).env("RUST_LOG", "info");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start witmesh");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr piped");
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("ready") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let Ok(line) = rx.recv_timeout(READY_TIMEOUT) else {
+            let _ = child.kill();
+            let logs = logs.lock().map(|l| l.clone()).unwrap_or_default();
+            panic!("witmesh did not print a ready line within {READY_TIMEOUT:?}; its log:\n{logs}");
+        };
+        Sidecar {
+            child: Some(child),
+            ready: Ready::parse(&line),
+            logs,
+            dir,
+        }
+    }
+
+    /// Everything it logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits until its log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) {
+        wait_until(&format!("log line `{needle}`"), READY_TIMEOUT, || self.logs().contains(needle));
+    }
+
+    /// The development certificate it wrote, for clients to trust.
+    pub fn dev_cert(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join(".witmesh/dev-cert.pem")).expect("no dev certificate written")
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("already stopped");
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status;
+            }
+            assert!(start.elapsed() < READY_TIMEOUT, "witmesh did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A QUIC connection to a sidecar, trusting `cert_pem`, with server name `localhost`.
+pub async fn quic_connect(addr: SocketAddr, cert_pem: &[u8]) -> quinn::Connection {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(cert_pem) {
+        let cert: rustls::pki_types::CertificateDer<'static> = cert.expect("bad PEM");
+        roots.add(cert).expect("bad root");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("QUIC TLS");
+    let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("client endpoint");
+    ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
+    ep.connect(addr, "localhost")
+        .expect("connect")
+        .await
+        .expect("QUIC handshake")
+}
