@@ -149,6 +149,13 @@ impl Sidecar {
         let dir = tempfile::tempdir().expect("no temp dir");
         let mut cmd = Command::new(witmesh_bin());
         cmd.arg("up").args(args).current_dir(dir.path()).env("RUST_LOG", "info");
+        // Cargo passes this crate's build-time variables (WITMESH_COMPONENT_*) to tests; the
+        // sidecar would rightly reject them as unknown configuration overrides.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WITMESH_") {
+                cmd.env_remove(k);
+            }
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
