@@ -48,7 +48,12 @@ fn policy(c: &ComponentConfig) -> Policy {
             .map(|p| (p.host.clone(), p.guest.clone(), p.writable))
             .collect(),
         allow_sockets: c.wasi.allow_sockets.clone(),
-        env: c.wasi.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        env: c
+            .wasi
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         memory_limit: usize::try_from(c.memory_limit.0).unwrap_or(usize::MAX),
         call_timeout: c.call_timeout.0,
         max_concurrency: c.max_concurrency.max(1) as usize,
@@ -81,8 +86,13 @@ impl Node {
                 None => std::fs::read(&c.path)
                     .with_context(|| format!("cannot read component `{}`", c.path.display()))?,
             };
-            let (engine, name, path, policy, only) =
-                (engine.clone(), c.name.clone(), c.path.clone(), policy(c), c.exports.clone());
+            let (engine, name, path, policy, only) = (
+                engine.clone(),
+                c.name.clone(),
+                c.path.clone(),
+                policy(c),
+                c.exports.clone(),
+            );
             let loaded = tokio::task::spawn_blocking(move || {
                 LoadedComponent::load(&engine, &name, &bytes, &path, policy, &only)
             })
@@ -90,7 +100,12 @@ impl Node {
             .context("component loading panicked")??;
             let loaded = Arc::new(loaded);
             for e in &loaded.exports {
-                tracing::info!(component = c.name.as_str(), "serving {}.{}", e.func.instance, e.func.name);
+                tracing::info!(
+                    component = c.name.as_str(),
+                    "serving {}.{}",
+                    e.func.instance,
+                    e.func.name
+                );
             }
             let eps = Endpoint::all(&loaded, limits);
             if c.transports.contains(&Transport::Quic) {
@@ -116,15 +131,22 @@ impl Node {
             }
             dev_cert_pem = identity.dev_pem.clone();
             let server = tls::server_config(&identity)?;
-            let l = QuicListener::start(cfg.quic.listen, server, &quic_eps, shutdown.clone(), tracker.clone())
-                .await?;
+            let l = QuicListener::start(
+                cfg.quic.listen,
+                server,
+                &quic_eps,
+                shutdown.clone(),
+                tracker.clone(),
+            )
+            .await?;
             ready.push(format!("quic={}", l.local_addr));
             Some(l)
         } else {
             None
         };
         let nats = if cfg.nats.enabled {
-            let l = NatsListener::start(&cfg.nats, &nats_eps, shutdown.clone(), tracker.clone()).await?;
+            let l = NatsListener::start(&cfg.nats, &nats_eps, shutdown.clone(), tracker.clone())
+                .await?;
             ready.push(format!("nats={}", l.url));
             ready.push(format!("prefix={}", l.prefix));
             Some(l)
@@ -168,6 +190,10 @@ fn write_pem(path: &Path, pem: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
-    std::fs::write(path, pem)
-        .with_context(|| format!("cannot write the development certificate to `{}`", path.display()))
+    std::fs::write(path, pem).with_context(|| {
+        format!(
+            "cannot write the development certificate to `{}`",
+            path.display()
+        )
+    })
 }

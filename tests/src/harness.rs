@@ -24,7 +24,10 @@ pub fn free_port() -> u16 {
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -148,7 +151,10 @@ impl Sidecar {
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("no temp dir");
         let mut cmd = Command::new(witmesh_bin());
-        cmd.arg("up").args(args).current_dir(dir.path()).env("RUST_LOG", "info");
+        cmd.arg("up")
+            .args(args)
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info");
         // Cargo passes this crate's build-time variables (WITMESH_COMPONENT_*) to tests; the
         // sidecar would rightly reject them as unknown configuration overrides.
         for (k, _) in std::env::vars() {
@@ -205,12 +211,15 @@ impl Sidecar {
 
     /// Waits until its log contains `needle`.
     pub fn wait_for_log(&self, needle: &str) {
-        wait_until(&format!("log line `{needle}`"), READY_TIMEOUT, || self.logs().contains(needle));
+        wait_until(&format!("log line `{needle}`"), READY_TIMEOUT, || {
+            self.logs().contains(needle)
+        });
     }
 
     /// The development certificate it wrote, for clients to trust.
     pub fn dev_cert(&self) -> Vec<u8> {
-        std::fs::read(self.dir.path().join(".witmesh/dev-cert.pem")).expect("no dev certificate written")
+        std::fs::read(self.dir.path().join(".witmesh/dev-cert.pem"))
+            .expect("no dev certificate written")
     }
 
     /// Its process id.
@@ -221,13 +230,18 @@ impl Sidecar {
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("already stopped");
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = child.try_wait() {
                 return status;
             }
-            assert!(start.elapsed() < READY_TIMEOUT, "witmesh did not exit after SIGTERM");
+            assert!(
+                start.elapsed() < READY_TIMEOUT,
+                "witmesh did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -249,13 +263,16 @@ pub async fn quic_connect(addr: SocketAddr, cert_pem: &[u8]) -> quinn::Connectio
         let cert: rustls::pki_types::CertificateDer<'static> = cert.expect("bad PEM");
         roots.add(cert).expect("bad root");
     }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .expect("TLS 1.3")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("QUIC TLS");
-    let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("client endpoint");
+    let mut ep =
+        quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("client endpoint");
     ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
     ep.connect(addr, "localhost")
         .expect("connect")

@@ -334,13 +334,35 @@ mod every_type {
         assert_eq!(echo::echo_bytes(w, cx(), &raw).await.unwrap(), raw);
         let pts = vec![Point { x: 1, y: 2 }, Point { x: -3, y: 4 }];
         assert_eq!(echo::echo_list(w, cx(), &pts).await.unwrap(), pts);
-        assert_eq!(echo::echo_record(w, cx(), &Point { x: 5, y: 6 }).await.unwrap(), Point { x: 5, y: 6 });
+        assert_eq!(
+            echo::echo_record(w, cx(), &Point { x: 5, y: 6 })
+                .await
+                .unwrap(),
+            Point { x: 5, y: 6 }
+        );
         let t = (9u8, "nine".to_owned(), 9.5f64);
-        assert_eq!(echo::echo_tuple(w, cx(), (t.0, &t.1, t.2)).await.unwrap(), t);
-        assert_eq!(echo::echo_variant(w, cx(), &Shape::Circle(2.0)).await.unwrap(), Shape::Circle(2.0));
-        assert_eq!(echo::echo_variant(w, cx(), &Shape::Empty).await.unwrap(), Shape::Empty);
-        assert_eq!(echo::echo_enum(w, cx(), Color::Blue).await.unwrap(), Color::Blue);
-        assert_eq!(echo::echo_option(w, cx(), Some("x")).await.unwrap(), Some("x".to_owned()));
+        assert_eq!(
+            echo::echo_tuple(w, cx(), (t.0, &t.1, t.2)).await.unwrap(),
+            t
+        );
+        assert_eq!(
+            echo::echo_variant(w, cx(), &Shape::Circle(2.0))
+                .await
+                .unwrap(),
+            Shape::Circle(2.0)
+        );
+        assert_eq!(
+            echo::echo_variant(w, cx(), &Shape::Empty).await.unwrap(),
+            Shape::Empty
+        );
+        assert_eq!(
+            echo::echo_enum(w, cx(), Color::Blue).await.unwrap(),
+            Color::Blue
+        );
+        assert_eq!(
+            echo::echo_option(w, cx(), Some("x")).await.unwrap(),
+            Some("x".to_owned())
+        );
         assert_eq!(echo::echo_option(w, cx(), None).await.unwrap(), None);
         let ok: Result<Point, String> = Ok(Point { x: 0, y: 0 });
         assert_eq!(echo::echo_result(w, cx(), &ok).await.unwrap(), ok);
@@ -360,7 +382,10 @@ mod every_type {
         let many = echo::echo_many(w, cx(), 1, "two", &Bytes::from_static(b"3"), Some(false))
             .await
             .unwrap();
-        assert_eq!(many, (1, "two".to_owned(), Bytes::from_static(b"3"), Some(false)));
+        assert_eq!(
+            many,
+            (1, "two".to_owned(), Bytes::from_static(b"3"), Some(false))
+        );
         echo::echo_unit(w, cx()).await.unwrap();
     }
 
@@ -393,10 +418,21 @@ mod policy {
     async fn filesystem_and_sockets_are_denied_by_default() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let s = Sidecar::start(&["--component", path(components::policy()), "--quic", "127.0.0.1:0"]);
+        let s = Sidecar::start(&[
+            "--component",
+            path(components::policy()),
+            "--quic",
+            "127.0.0.1:0",
+        ]);
         let c = quic_client(&s).await;
-        assert!(policy::read_file(&c, (), "/etc/hostname").await.unwrap().is_err());
-        assert!(policy::write_file(&c, (), "/tmp/witmesh-denied", "x").await.unwrap().is_err());
+        assert!(policy::read_file(&c, (), "/etc/hostname")
+            .await
+            .unwrap()
+            .is_err());
+        assert!(policy::write_file(&c, (), "/tmp/witmesh-denied", "x")
+            .await
+            .unwrap()
+            .is_err());
         assert!(policy::connect(&c, (), &addr).await.unwrap().is_err());
         assert!(!std::path::Path::new("/tmp/witmesh-denied").exists());
     }
@@ -424,8 +460,16 @@ mod policy {
             policy::read_file(&c, (), "/data/hello.txt").await.unwrap(),
             Ok("hi from the host".to_owned())
         );
-        assert_eq!(policy::write_file(&c, (), "/data/out.txt", "written").await.unwrap(), Ok(()));
-        assert_eq!(std::fs::read_to_string(data.join("out.txt")).unwrap(), "written");
+        assert_eq!(
+            policy::write_file(&c, (), "/data/out.txt", "written")
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            std::fs::read_to_string(data.join("out.txt")).unwrap(),
+            "written"
+        );
         assert_eq!(policy::connect(&c, (), &addr).await.unwrap(), Ok(()));
         // Only the listed address: another port stays closed to the component.
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -442,18 +486,38 @@ mod logging {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn wasi_logging_and_stdio_reach_the_log_tagged_with_the_component() {
-        let s = Sidecar::start(&["--component", path(components::logger()), "--quic", "127.0.0.1:0"]);
+        let s = Sidecar::start(&[
+            "--component",
+            path(components::logger()),
+            "--quic",
+            "127.0.0.1:0",
+        ]);
         let c = quic_client(&s).await;
         assert_eq!(logger::emit(&c, (), "hello-from-guest").await.unwrap(), 2);
         s.wait_for_log("stream=\"stderr\"");
         let logs = s.logs();
         let tagged: Vec<&str> = logs
             .lines()
-            .filter(|l| l.contains("hello-from-guest") && l.contains("component=\"witmesh_test_logger\""))
+            .filter(|l| {
+                l.contains("hello-from-guest") && l.contains("component=\"witmesh_test_logger\"")
+            })
             .collect();
-        assert!(tagged.iter().any(|l| l.contains("INFO") && l.contains("context=\"logger-test\"")), "{logs}");
-        assert!(tagged.iter().any(|l| l.contains("WARN") && l.contains("context=\"logger-test\"")), "{logs}");
-        assert!(tagged.iter().any(|l| l.contains("stream=\"stdout\"")), "{logs}");
+        assert!(
+            tagged
+                .iter()
+                .any(|l| l.contains("INFO") && l.contains("context=\"logger-test\"")),
+            "{logs}"
+        );
+        assert!(
+            tagged
+                .iter()
+                .any(|l| l.contains("WARN") && l.contains("context=\"logger-test\"")),
+            "{logs}"
+        );
+        assert!(
+            tagged.iter().any(|l| l.contains("stream=\"stdout\"")),
+            "{logs}"
+        );
     }
 }
 
@@ -465,12 +529,27 @@ fn a_component_with_unsatisfiable_imports_fails_at_start_listing_them() {
     let dir = tempfile::tempdir().unwrap();
     let mut resolve = wit_parser::Resolve::default();
     resolve.push_dir(witmesh_tests::wit_dir("greeter")).unwrap();
-    resolve.push_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../proto-wit/wit/deps/keyvalue")).unwrap();
+    resolve
+        .push_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../proto-wit/wit/deps/keyvalue"
+        ))
+        .unwrap();
     let pkg = resolve.push_str("needy.wit", wit).unwrap();
     let world = resolve.select_world(pkg, Some("needy")).unwrap();
     let mut module = wit_component::dummy_module(&resolve, world, wit_parser::Mangling::Standard32);
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    let component = wit_component::ComponentEncoder::default().module(&module).unwrap().encode().unwrap();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .encode()
+        .unwrap();
     let file = dir.path().join("needy.wasm");
     std::fs::write(&file, component).unwrap();
 
@@ -481,7 +560,10 @@ fn a_component_with_unsatisfiable_imports_fails_at_start_listing_them() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("component `needy` imports what nothing provides"), "{err}");
+    assert!(
+        err.contains("component `needy` imports what nothing provides"),
+        "{err}"
+    );
     assert!(err.contains("local:greeter-demo/greet"), "{err}");
     assert!(err.contains("wasi:keyvalue/store@0.2.0-draft"), "{err}");
     assert!(!err.contains("panicked"), "{err}");

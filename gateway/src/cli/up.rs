@@ -61,9 +61,15 @@ impl UpArgs {
         for path in &self.components {
             let name = path
                 .file_stem()
-                .map(|s| s.to_string_lossy().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-"))
+                .map(|s| {
+                    s.to_string_lossy().replace(
+                        |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+                        "-",
+                    )
+                })
                 .unwrap_or_else(|| "component".to_owned());
-            cfg.components.push(ComponentConfig::new(name, path.clone()));
+            cfg.components
+                .push(ComponentConfig::new(name, path.clone()));
         }
         if let Some(url) = &self.nats {
             cfg.nats.enabled = true;
@@ -88,14 +94,18 @@ impl UpArgs {
             let out = PathBuf::from(DEFAULT_DEV_CERT_OUT);
             if let Some(dir) = out.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| {
-                    Failure::new(format!("cannot create `{}` for the development certificate: {e}", dir.display()))
+                    Failure::new(format!(
+                        "cannot create `{}` for the development certificate: {e}",
+                        dir.display()
+                    ))
                 })?;
             }
             cfg.quic.dev_ca_out = Some(out);
         }
         let bundled = cfg.components.is_empty();
         if bundled {
-            cfg.components.push(ComponentConfig::new("greeter", "<bundled greeter>"));
+            cfg.components
+                .push(ComponentConfig::new("greeter", "<bundled greeter>"));
         }
         let transports = cfg.enabled_transports();
         for c in &mut cfg.components {
@@ -133,7 +143,12 @@ async fn serve(cfg: Config, bundled: bool) -> Result<(), Failure> {
     let node = Node::start(&cfg, sources).await?;
     println!("{}", node.ready_line);
     if cfg.quic.enabled {
-        if let Some(out) = cfg.quic.dev_ca_out.as_ref().filter(|_| node.dev_cert_pem.is_some()) {
+        if let Some(out) = cfg
+            .quic
+            .dev_ca_out
+            .as_ref()
+            .filter(|_| node.dev_cert_pem.is_some())
+        {
             eprintln!(
                 "QUIC uses a development certificate for {}; clients trust it from {}",
                 crate::listen::tls::DEV_CERT_NAMES.join(", "),

@@ -74,11 +74,16 @@ pub fn to_val(ty: &Ty, v: &Value) -> Result<Val, ConvertError> {
             let (name, t) = vt.cases.get(*i as usize).ok_or_else(|| mismatch(ty, v))?;
             Val::Variant(name.clone(), boxed(t.as_ref(), p.as_deref())?)
         }
-        (Ty::Enum(e), Value::Enum(i)) => {
-            Val::Enum(e.cases.get(*i as usize).ok_or_else(|| mismatch(ty, v))?.clone())
-        }
+        (Ty::Enum(e), Value::Enum(i)) => Val::Enum(
+            e.cases
+                .get(*i as usize)
+                .ok_or_else(|| mismatch(ty, v))?
+                .clone(),
+        ),
         (Ty::Option(t), Value::Option(o)) => Val::Option(boxed(Some(t), o.as_deref())?),
-        (Ty::Result(r), Value::Result(Ok(p))) => Val::Result(Ok(boxed(r.ok.as_ref(), p.as_deref())?)),
+        (Ty::Result(r), Value::Result(Ok(p))) => {
+            Val::Result(Ok(boxed(r.ok.as_ref(), p.as_deref())?))
+        }
         (Ty::Result(r), Value::Result(Err(p))) => {
             Val::Result(Err(boxed(r.err.as_ref(), p.as_deref())?))
         }
@@ -141,9 +146,11 @@ pub fn from_val(ty: &Ty, v: &Val) -> Result<Value, ConvertError> {
                 .collect::<Result<Vec<u8>, _>>()?
                 .into(),
         ),
-        (Ty::List(t), Val::List(vs)) => {
-            Value::List(vs.iter().map(|v| from_val(t, v)).collect::<Result<_, _>>()?)
-        }
+        (Ty::List(t), Val::List(vs)) => Value::List(
+            vs.iter()
+                .map(|v| from_val(t, v))
+                .collect::<Result<_, _>>()?,
+        ),
         (Ty::Record(r), Val::Record(fs)) if fs.len() == r.fields.len() => Value::Record(
             r.fields
                 .iter()
@@ -158,14 +165,19 @@ pub fn from_val(ty: &Ty, v: &Val) -> Result<Value, ConvertError> {
                 .collect::<Result<_, _>>()?,
         ),
         (Ty::Variant(vt), Val::Variant(name, p)) => {
-            let i = index_of(vt.cases.iter().map(|(n, _)| n), name).ok_or_else(|| mismatch(ty, v))?;
+            let i =
+                index_of(vt.cases.iter().map(|(n, _)| n), name).ok_or_else(|| mismatch(ty, v))?;
             Value::Variant(i, unboxed(vt.cases[i as usize].1.as_ref(), p.as_deref())?)
         }
         (Ty::Enum(e), Val::Enum(name)) => {
             Value::Enum(index_of(e.cases.iter(), name).ok_or_else(|| mismatch(ty, v))?)
         }
-        (Ty::Option(t), Val::Option(o)) => Value::Option(unboxed(o.as_ref().map(|_| &**t), o.as_deref())?),
-        (Ty::Result(r), Val::Result(Ok(p))) => Value::Result(Ok(unboxed(r.ok.as_ref(), p.as_deref())?)),
+        (Ty::Option(t), Val::Option(o)) => {
+            Value::Option(unboxed(o.as_ref().map(|_| &**t), o.as_deref())?)
+        }
+        (Ty::Result(r), Val::Result(Ok(p))) => {
+            Value::Result(Ok(unboxed(r.ok.as_ref(), p.as_deref())?))
+        }
         (Ty::Result(r), Val::Result(Err(p))) => {
             Value::Result(Err(unboxed(r.err.as_ref(), p.as_deref())?))
         }

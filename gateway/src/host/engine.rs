@@ -32,5 +32,7 @@ pub fn spawn_epoch_ticker(engine: Engine) -> JoinHandle<()> {
 /// Epoch ticks covering `d`, rounded up, at least one.
 pub(crate) fn ticks(d: Duration) -> u64 {
     let tick = EPOCH_TICK.as_nanos().max(1);
-    u64::try_from(d.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX).max(1)
+    u64::try_from(d.as_nanos().div_ceil(tick))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }

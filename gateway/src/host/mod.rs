@@ -198,7 +198,8 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
                             continue;
                         };
                         for f in resolve.interfaces[*id].functions.values() {
-                            if let Some(index) = component.get_export_index(Some(&inst_idx), &f.name)
+                            if let Some(index) =
+                                component.get_export_index(Some(&inst_idx), &f.name)
                             {
                                 out.push(Export {
                                     func: Func::new(wit, &instance, f),

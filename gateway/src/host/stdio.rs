@@ -60,15 +60,23 @@ impl LineWriter {
         let text = text.trim_end_matches('\r');
         let component = &*self.stream.component;
         match self.stream.which {
-            Which::Stdout => tracing::info!(target: "witmesh::component", component, stream = "stdout", "{text}"),
-            Which::Stderr => tracing::warn!(target: "witmesh::component", component, stream = "stderr", "{text}"),
+            Which::Stdout => {
+                tracing::info!(target: "witmesh::component", component, stream = "stdout", "{text}")
+            }
+            Which::Stderr => {
+                tracing::warn!(target: "witmesh::component", component, stream = "stderr", "{text}")
+            }
         }
         self.line.clear();
     }
 }
 
 impl AsyncWrite for LineWriter {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         for &b in buf {
             if b == b'\n' {
                 self.emit();

@@ -22,16 +22,23 @@ pub fn context(component: &Arc<str>, policy: &Policy) -> anyhow::Result<WasiCtx>
             (DirPerms::READ, FilePerms::READ)
         };
         b.preopened_dir(host, guest, dir, file).map_err(|e| {
-            anyhow::anyhow!("cannot preopen `{}` for the component: {e:#}", host.display())
+            anyhow::anyhow!(
+                "cannot preopen `{}` for the component: {e:#}",
+                host.display()
+            )
         })?;
     }
     if policy.allow_sockets.is_empty() {
         // The default: no network at all.
-        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        b.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
     } else {
         let allowed = policy.allow_sockets.clone();
         let component = component.clone();
-        b.allow_tcp(true).allow_udp(true).allow_ip_name_lookup(false);
+        b.allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(false);
         b.socket_addr_check(move |addr, usage| {
             let ok = allowed.iter().any(|p| p.matches(addr));
             if !ok {

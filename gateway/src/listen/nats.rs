@@ -64,7 +64,9 @@ impl NatsListener {
             let invocations = wrpc
                 .serve(&func.instance, &func.name, ep.param_paths())
                 .await
-                .with_context(|| format!("cannot subscribe for `{}.{}`", func.instance, func.name))?;
+                .with_context(|| {
+                    format!("cannot subscribe for `{}.{}`", func.instance, func.name)
+                })?;
             dispatch(ep.clone(), invocations, shutdown.clone(), tracker.clone());
         }
         client.flush().await.context("NATS flush failed")?;

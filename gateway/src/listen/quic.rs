@@ -2,19 +2,31 @@
 //! by the wRPC header (instance and function) to the served endpoints.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use quinn::{RecvStream, SendStream};
+use tokio::io::AsyncWrite;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use tokio_util::task::TaskTracker;
-use wrpc_transport::frame::{Accept, AcceptError};
+use wrpc_transport::frame::{Accept, AcceptError, ConnHandler};
 use wrpc_transport::Serve as _;
 
 use super::dispatch;
 use crate::serve::Endpoint;
+
+/// wRPC's dispatcher over QUIC streams whose send side counts as in-flight work until the
+/// caller has received the results, so a drain waits for delivery, not just for the handler.
+type Dispatcher = wrpc_transport::Server<(), RecvStream, TrackedSend, DrainAwareStreams>;
+
+/// The application error code a stream is stopped with once it is done (as upstream's QUIC
+/// transport does).
+const STREAM_DONE: u32 = 1;
 
 /// How long a new stream may take to name its function: a stream that never sends its header
 /// must not hold a task forever.
@@ -39,7 +51,7 @@ impl QuicListener {
         let endpoint = quinn::Endpoint::server(server, addr)
             .with_context(|| format!("cannot listen for QUIC on {addr}"))?;
         let local_addr = endpoint.local_addr().context("no local address")?;
-        let wrpc = Arc::new(wrpc_transport_quic::Server::new());
+        let wrpc = Arc::new(Dispatcher::new());
         for ep in endpoints {
             let func = ep.func();
             let invocations = wrpc
@@ -48,7 +60,12 @@ impl QuicListener {
                 .with_context(|| format!("cannot serve `{}.{}`", func.instance, func.name))?;
             dispatch(ep.clone(), invocations, shutdown.clone(), tracker.clone());
         }
-        tracker.spawn(accept_connections(endpoint.clone(), wrpc, shutdown, tracker.clone()));
+        tracker.spawn(accept_connections(
+            endpoint.clone(),
+            wrpc,
+            shutdown,
+            tracker.clone(),
+        ));
         Ok(QuicListener {
             local_addr,
             endpoint,
@@ -64,7 +81,7 @@ impl QuicListener {
 
 async fn accept_connections(
     endpoint: quinn::Endpoint,
-    wrpc: Arc<wrpc_transport_quic::Server>,
+    wrpc: Arc<Dispatcher>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -75,9 +92,10 @@ async fn accept_connections(
         };
         let Some(incoming) = incoming else { break };
         let (wrpc, shutdown) = (wrpc.clone(), shutdown.clone());
+        let streams = tracker.clone();
         tracker.spawn(async move {
             match incoming.await {
-                Ok(conn) => accept_streams(conn, wrpc, shutdown).await,
+                Ok(conn) => accept_streams(conn, wrpc, shutdown, streams).await,
                 Err(e) => tracing::debug!("QUIC handshake failed: {e}"),
             }
         });
@@ -88,8 +106,9 @@ async fn accept_connections(
 
 async fn accept_streams(
     conn: quinn::Connection,
-    wrpc: Arc<wrpc_transport_quic::Server>,
+    wrpc: Arc<Dispatcher>,
     shutdown: CancellationToken,
+    tracker: TaskTracker,
 ) {
     let peer = conn.remote_address();
     loop {
@@ -99,8 +118,13 @@ async fn accept_streams(
         };
         let Ok((tx, rx)) = streams else { break };
         let wrpc = wrpc.clone();
+        let token = tracker.token();
         // Read each header in its own task so one slow stream cannot stall the connection.
         tokio::spawn(async move {
+            let tx = TrackedSend {
+                inner: tx,
+                _token: token,
+            };
             let one = OneStream(Mutex::new(Some((tx, rx))));
             match tokio::time::timeout(HEADER_TIMEOUT, wrpc.accept(one)).await {
                 Ok(Ok(())) => {}
@@ -108,26 +132,74 @@ async fn accept_streams(
                     tracing::warn!(%peer, instance, function = name, "call failed: unknown function `{name}` in `{instance}`");
                 }
                 Ok(Err(e)) => tracing::warn!(%peer, "invalid invocation header: {e}"),
-                Err(_) => tracing::warn!(%peer, "stream sent no invocation header within {HEADER_TIMEOUT:?}"),
+                Err(_) => {
+                    tracing::warn!(%peer, "stream sent no invocation header within {HEADER_TIMEOUT:?}")
+                }
             }
         });
     }
 }
 
 /// One already-accepted stream pair, presented to wRPC's dispatcher.
-struct OneStream(Mutex<Option<(SendStream, RecvStream)>>);
+struct OneStream(Mutex<Option<(TrackedSend, RecvStream)>>);
 
 impl Accept for OneStream {
     type Context = ();
-    type Outgoing = SendStream;
+    type Outgoing = TrackedSend;
     type Incoming = RecvStream;
 
-    async fn accept(&self) -> std::io::Result<((), SendStream, RecvStream)> {
+    async fn accept(&self) -> std::io::Result<((), TrackedSend, RecvStream)> {
         self.0
             .lock()
             .await
             .take()
             .map(|(tx, rx)| ((), tx, rx))
             .ok_or_else(|| std::io::Error::other("stream already taken"))
+    }
+}
+
+/// A stream's send side that holds a drain token until it is dropped.
+pub struct TrackedSend {
+    inner: SendStream,
+    _token: TaskTrackerToken,
+}
+
+impl AsyncWrite for TrackedSend {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        AsyncWrite::poll_write(Pin::new(&mut self.inner), cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        AsyncWrite::poll_flush(Pin::new(&mut self.inner), cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        AsyncWrite::poll_shutdown(Pin::new(&mut self.inner), cx)
+    }
+}
+
+/// Finishes streams as upstream's QUIC transport does, and keeps a served stream counted as
+/// in flight until the caller has taken all of its results.
+pub struct DrainAwareStreams;
+
+impl ConnHandler<RecvStream, TrackedSend> for DrainAwareStreams {
+    async fn on_ingress(mut rx: RecvStream, res: std::io::Result<()>) {
+        if let Err(e) = res {
+            tracing::debug!("reading a call's stream failed: {e}");
+        }
+        let _ = rx.stop(STREAM_DONE.into());
+    }
+
+    async fn on_egress(tx: TrackedSend, res: std::io::Result<()>) {
+        if let Err(e) = res {
+            tracing::debug!("writing a call's results failed: {e}");
+        }
+        // The caller stops the stream once it has read everything; until then the results
+        // are in flight. Dropping `tx` afterwards releases its drain token.
+        let _ = tx.inner.stopped().await;
     }
 }
