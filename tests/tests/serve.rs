@@ -77,6 +77,39 @@ async fn greeter_over_nats_with_a_prefix_and_over_quic() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn replicas_in_a_queue_group_share_the_calls() {
+    let nats = NatsServer::start();
+    let group = [("WITMESH_NATS__QUEUE_GROUP", "faults")];
+    let args = [
+        "--component",
+        path(components::faults()),
+        "--nats",
+        &nats.url,
+        "--quic",
+        "127.0.0.1:0",
+    ];
+    let a = Sidecar::start_with_env(
+        &args,
+        &[group[0], ("RUST_LOG", "info,witmesh::serve=debug")],
+    );
+    let b = Sidecar::start_with_env(
+        &args,
+        &[group[0], ("RUST_LOG", "info,witmesh::serve=debug")],
+    );
+    let client = nats_client(&nats.url, "").await;
+    for n in 0..40u32 {
+        assert_eq!(faults::ok(&client, None, n).await.unwrap(), n + 1);
+    }
+    // Each call reached exactly one replica, and both took some.
+    let (ca, cb) = (
+        a.logs().matches("call started").count(),
+        b.logs().matches("call started").count(),
+    );
+    assert_eq!(ca + cb, 40, "a={ca} b={cb}");
+    assert!(ca > 0 && cb > 0, "a={ca} b={cb}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_calls_to_one_function_run_in_parallel() {
     let s = Sidecar::start(&[
         "--component",

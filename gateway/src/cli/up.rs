@@ -56,7 +56,14 @@ impl UpArgs {
         };
         let mut cfg = match &self.config {
             Some(path) => Config::load(path).map_err(|e| bad(e, &path.display().to_string()))?,
-            None => Config::default(),
+            // No file: defaults, with the same environment overrides a file would get.
+            None => Config::from_str_with(
+                "",
+                "<defaults>",
+                std::env::vars(),
+                &ValidateOptions::default(),
+            )
+            .map_err(|e| bad(e, "the environment"))?,
         };
         for path in &self.components {
             let name = path
