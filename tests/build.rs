@@ -22,6 +22,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("faults", "FAULTS", "witmesh_test_faults"),
     ("logger", "LOGGER", "witmesh_test_logger"),
     ("policy", "POLICY", "witmesh_test_policy"),
+    ("fetch", "FETCH", "witmesh_test_fetch"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -48,6 +48,7 @@ fn policy(c: &ComponentConfig) -> Policy {
             .map(|p| (p.host.clone(), p.guest.clone(), p.writable))
             .collect(),
         allow_sockets: c.wasi.allow_sockets.clone(),
+        allow_http_hosts: c.wasi.allow_http_hosts.clone(),
         env: c
             .wasi
             .env

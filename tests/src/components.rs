@@ -47,12 +47,20 @@ pub fn policy() -> &'static Path {
 
 /// Every test component as `(name, path)`, the name being its directory in `tests/components/`.
 #[must_use]
-pub fn all() -> [(&'static str, &'static Path); 5] {
+pub fn all() -> [(&'static str, &'static Path); 6] {
     [
         ("greeter", greeter()),
         ("every-type", every_type()),
         ("faults", faults()),
         ("logger", logger()),
         ("policy", policy()),
+        ("fetch", fetch()),
     ]
+}
+
+/// The fetch component: exports `witmesh:fetch/fetch@0.1.0` whose `get(authority, path)` sends
+/// `GET http://authority/path` through `wasi:http/outgoing-handler` and returns the status.
+#[must_use]
+pub fn fetch() -> &'static Path {
+    Path::new(env!("WITMESH_COMPONENT_FETCH"))
 }

@@ -105,6 +105,16 @@ pub mod policy_client {
     });
 }
 
+/// wRPC client bindings for a served fetch component (world `fetch-client` of
+/// `tests/wit/fetch`): `fetch_client::witmesh::fetch::fetch::get(&wrpc, cx, authority, path)`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod fetch_client {
+    wit_bindgen_wrpc::generate!({
+        world: "fetch-client",
+        path: "wit/fetch",
+    });
+}
+
 /// Appends upstream's encoding of `value` to `dst`, as a wRPC 0.29 peer writes it.
 ///
 /// Fails if the encoder fails or if the value needs async (deferred) transmission, which no

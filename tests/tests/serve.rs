@@ -512,6 +512,68 @@ mod policy {
     }
 }
 
+mod http {
+    use std::io::{Read as _, Write as _};
+
+    use witmesh_tests::fetch_client::witmesh::fetch::fetch;
+
+    use super::*;
+
+    /// A one-shot HTTP/1.1 server on loopback answering 204 to the first request.
+    fn http_204() -> (String, std::thread::JoinHandle<bool>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let served = std::thread::spawn(move || {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return false;
+            };
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let ok = buf[..n].starts_with(b"GET /ping");
+            let _ = conn.write_all(
+                b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+            ok
+        });
+        (authority, served)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn outgoing_http_is_denied_unless_the_host_is_allowed() {
+        let (authority, served) = http_204();
+
+        let denied = Sidecar::start(&[
+            "--component",
+            path(components::fetch()),
+            "--quic",
+            "127.0.0.1:0",
+        ]);
+        let c = quic_client(&denied).await;
+        let e = fetch::get(&c, (), &authority, "/ping")
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(e.contains("HttpRequestDenied"), "{e}");
+        denied.wait_for_log("outgoing HTTP request denied by policy");
+
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write_config(
+            &dir,
+            &format!(
+                "[quic]\nlisten = \"127.0.0.1:0\"\n\n[[components]]\nname = \"fetch\"\npath = {:?}\n\n[components.wasi]\nallow_http_hosts = [\"127.0.0.1\"]\n",
+                path(components::fetch())
+            ),
+        );
+        let allowed = Sidecar::start(&["--config", &cfg]);
+        let c = quic_client(&allowed).await;
+        assert_eq!(
+            fetch::get(&c, (), &authority, "/ping").await.unwrap(),
+            Ok(204)
+        );
+        assert!(served.join().unwrap(), "the server saw no GET /ping");
+    }
+}
+
 mod logging {
     use witmesh_tests::logger_client::witmesh::logger::logger;
 

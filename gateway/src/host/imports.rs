@@ -6,7 +6,15 @@ use wasmtime::Engine;
 use super::logging::LOGGING_INSTANCE;
 
 /// WASI 0.2 packages wasmtime-wasi provides (every 0.2.x version links to them).
-const WASI_P2_PACKAGES: &[&str] = &["io", "clocks", "random", "cli", "filesystem", "sockets"];
+const WASI_P2_PACKAGES: &[&str] = &[
+    "io",
+    "clocks",
+    "random",
+    "cli",
+    "filesystem",
+    "sockets",
+    "http",
+];
 
 /// Whether this host links `name` (an import instance name such as `wasi:io/streams@0.2.0`).
 fn provided(name: &str) -> bool {
@@ -42,7 +50,7 @@ mod tests {
         assert!(provided("wasi:io/streams@0.2.0"));
         assert!(provided("wasi:cli/environment@0.2.6"));
         assert!(provided("wasi:logging/logging@0.1.0-draft"));
-        assert!(!provided("wasi:http/outgoing-handler@0.2.0"));
+        assert!(provided("wasi:http/outgoing-handler@0.2.0"));
         assert!(!provided("wasi:keyvalue/store@0.2.0-draft"));
         assert!(!provided("wasi:io/streams@0.3.0"));
         assert!(!provided("local:greeter-demo/greet"));

@@ -104,6 +104,8 @@ impl LoadedComponent {
                 wasi,
                 table: Default::default(),
                 limits,
+                http: wasmtime_wasi_http::WasiHttpCtx::new(),
+                http_policy: self.http_policy.clone(),
             },
         );
         store.limiter(|s| &mut s.limits);

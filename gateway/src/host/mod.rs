@@ -6,6 +6,7 @@
 
 mod convert;
 mod engine;
+mod http;
 mod imports;
 mod invoke;
 mod logging;
@@ -81,6 +82,8 @@ pub struct Policy {
     pub preopens: Vec<(PathBuf, String, bool)>,
     /// Socket addresses the component may use; empty denies all network use.
     pub allow_sockets: Vec<witmesh_config::SocketPattern>,
+    /// Hosts the component may send HTTP requests to; empty denies all.
+    pub allow_http_hosts: Vec<String>,
     /// Environment variables the component sees.
     pub env: Vec<(String, String)>,
     /// Most linear memory the component may grow to, in bytes.
@@ -98,6 +101,7 @@ pub struct LoadedComponent {
     engine: Engine,
     pre: InstancePre<CallState>,
     policy: Policy,
+    http_policy: http::HttpPolicy,
     slots: Semaphore,
     /// Functions the component exports, as wRPC names them.
     pub exports: Vec<Export>,
@@ -139,6 +143,12 @@ impl LoadedComponent {
             name: name.to_owned(),
             reason: format!("{e:#}"),
         })?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| {
+            LoadError::Link {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            }
+        })?;
         logging::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
             name: name.to_owned(),
             reason: format!("{e:#}"),
@@ -173,8 +183,13 @@ impl LoadedComponent {
             .into_iter()
             .filter(|e| only.is_empty() || only.contains(&e.func.instance))
             .collect();
+        let name: Arc<str> = Arc::from(name);
         Ok(LoadedComponent {
-            name: Arc::from(name),
+            http_policy: http::HttpPolicy {
+                component: name.clone(),
+                allowed_hosts: policy.allow_http_hosts.clone().into(),
+            },
+            name,
             engine: engine.clone(),
             pre,
             slots: Semaphore::new(policy.max_concurrency),
