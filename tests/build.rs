@@ -1,6 +1,6 @@
 //! Builds the test components in `tests/components/` (a workspace of their own) for
 //! `wasm32-wasip2`, the way wasmtime builds its test-programs, and hands their paths to the
-//! crate as `WITMESH_COMPONENT_<NAME>` (see `src/components.rs`).
+//! crate as `TEST_COMPONENT_<NAME>` (see `src/components.rs`).
 //!
 //! The nested cargo gets its own target directory, `<target>/components`, so it never waits on
 //! the lock of the build that runs this script, and an environment cleaned of what the outer
@@ -143,10 +143,7 @@ fn main() {
         );
         // A deleted artifact reruns this script instead of leaving a dangling path.
         println!("cargo:rerun-if-changed={}", wasm.display());
-        println!(
-            "cargo:rustc-env=WITMESH_COMPONENT_{name}={}",
-            wasm.display()
-        );
+        println!("cargo:rustc-env=TEST_COMPONENT_{name}={}", wasm.display());
     }
 }
 

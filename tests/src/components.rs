@@ -10,7 +10,7 @@ use std::path::Path;
 /// `"Hello, world!"`. `gateway/assets/greeter.wasm` is a prebuilt copy.
 #[must_use]
 pub fn greeter() -> &'static Path {
-    Path::new(env!("WITMESH_COMPONENT_GREETER"))
+    Path::new(env!("TEST_COMPONENT_GREETER"))
 }
 
 /// The every-type echo component: exports `witmesh:every-type/echo@0.1.0`, each function
@@ -18,7 +18,7 @@ pub fn greeter() -> &'static Path {
 /// (world `every-type-component`).
 #[must_use]
 pub fn every_type() -> &'static Path {
-    Path::new(env!("WITMESH_COMPONENT_EVERY_TYPE"))
+    Path::new(env!("TEST_COMPONENT_EVERY_TYPE"))
 }
 
 /// The faults component: exports `witmesh:faults/faults@0.1.0` with `ok` (`n + 1`), `trap`,
@@ -26,7 +26,7 @@ pub fn every_type() -> &'static Path {
 /// per-instance counter, 1 on a fresh instance).
 #[must_use]
 pub fn faults() -> &'static Path {
-    Path::new(env!("WITMESH_COMPONENT_FAULTS"))
+    Path::new(env!("TEST_COMPONENT_FAULTS"))
 }
 
 /// The logger component: imports `wasi:logging/logging@0.1.0-draft` and exports
@@ -34,7 +34,7 @@ pub fn faults() -> &'static Path {
 /// `logger-test`), prints it to stdout and stderr, and returns 2.
 #[must_use]
 pub fn logger() -> &'static Path {
-    Path::new(env!("WITMESH_COMPONENT_LOGGER"))
+    Path::new(env!("TEST_COMPONENT_LOGGER"))
 }
 
 /// The policy component: exports `witmesh:policy/policy@0.1.0` with `read-file`, `write-file`
@@ -42,7 +42,7 @@ pub fn logger() -> &'static Path {
 /// `std::io::Error` messages.
 #[must_use]
 pub fn policy() -> &'static Path {
-    Path::new(env!("WITMESH_COMPONENT_POLICY"))
+    Path::new(env!("TEST_COMPONENT_POLICY"))
 }
 
 /// Every test component as `(name, path)`, the name being its directory in `tests/components/`.
@@ -62,5 +62,5 @@ pub fn all() -> [(&'static str, &'static Path); 6] {
 /// `GET http://authority/path` through `wasi:http/outgoing-handler` and returns the status.
 #[must_use]
 pub fn fetch() -> &'static Path {
-    Path::new(env!("WITMESH_COMPONENT_FETCH"))
+    Path::new(env!("TEST_COMPONENT_FETCH"))
 }

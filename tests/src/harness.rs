@@ -155,7 +155,7 @@ impl Sidecar {
             .args(args)
             .current_dir(dir.path())
             .env("RUST_LOG", "info");
-        // Cargo passes this crate's build-time variables (WITMESH_COMPONENT_*) to tests; the
+        // Cargo passes this crate's build-time variables (TEST_COMPONENT_*) to tests; the
         // sidecar would rightly reject them as unknown configuration overrides.
         for (k, _) in std::env::vars() {
             if k.starts_with("WITMESH_") {

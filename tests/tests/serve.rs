@@ -36,6 +36,39 @@ fn write_config(s: &tempfile::TempDir, body: &str) -> String {
     p.to_str().unwrap().to_owned()
 }
 
+/// A sidecar serving one component over QUIC on a free port, configured by a file: `keys` are
+/// extra `[[components]]` lines, `wasi` the lines of its `[components.wasi]` table.
+fn sidecar_with(name: &str, component: &std::path::Path, keys: &str, wasi: &str) -> Sidecar {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[quic]\nlisten = \"127.0.0.1:0\"\n\n[[components]]\nname = {name:?}\npath = {:?}\n{keys}\n[components.wasi]\n{wasi}\n",
+            path(component)
+        ),
+    );
+    Sidecar::start(&["--config", &cfg])
+}
+
+/// Runs `n` concurrent `sleep(ms)` calls and returns how long they all took.
+async fn concurrent_sleeps(
+    client: &Arc<wrpc_transport_quic::Client>,
+    n: usize,
+    ms: u64,
+) -> Duration {
+    let start = Instant::now();
+    let calls: Vec<_> = (0..n)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { faults::sleep(&*c, (), ms).await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap(), ms);
+    }
+    start.elapsed()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn up_without_arguments_serves_the_bundled_greeter() {
     // No arguments; the environment only moves the listener off the fixed default port.
@@ -118,65 +151,32 @@ async fn concurrent_calls_to_one_function_run_in_parallel() {
         "127.0.0.1:0",
     ]);
     let client = Arc::new(quic_client(&s).await);
-    let start = Instant::now();
-    let calls: Vec<_> = (0..32)
-        .map(|_| {
-            let c = client.clone();
-            tokio::spawn(async move { faults::sleep(&*c, (), 200).await })
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(call.await.unwrap().unwrap(), 200);
-    }
+    let took = concurrent_sleeps(&client, 32, 200).await;
     let serial = Duration::from_millis(32 * 200);
-    assert!(
-        start.elapsed() < serial / 2,
-        "32 sleeps took {:?}",
-        start.elapsed()
-    );
+    assert!(took < serial / 2, "32 sleeps took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_per_component_concurrency_limit_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        &dir,
-        &format!(
-            "[quic]\nlisten = \"127.0.0.1:0\"\n\n[[components]]\nname = \"faults\"\npath = {:?}\nmax_concurrency = 2\n",
-            path(components::faults())
-        ),
-    );
-    let s = Sidecar::start(&["--config", &cfg]);
+    let s = sidecar_with("faults", components::faults(), "max_concurrency = 2", "");
     let client = Arc::new(quic_client(&s).await);
-    let start = Instant::now();
-    let calls: Vec<_> = (0..6)
-        .map(|_| {
-            let c = client.clone();
-            tokio::spawn(async move { faults::sleep(&*c, (), 150).await })
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(call.await.unwrap().unwrap(), 150);
-    }
+    let took = concurrent_sleeps(&client, 6, 150).await;
     // Six 150 ms calls, two at a time: at least three rounds.
     assert!(
-        start.elapsed() >= Duration::from_millis(450),
-        "limit not applied: {:?}",
-        start.elapsed()
+        took >= Duration::from_millis(450),
+        "limit not applied: {took:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn traps_loops_and_memory_bombs_fail_only_their_own_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        &dir,
-        &format!(
-            "[quic]\nlisten = \"127.0.0.1:0\"\n\n[[components]]\nname = \"faults\"\npath = {:?}\ncall_timeout = \"1s\"\nmemory_limit = \"16MiB\"\n",
-            path(components::faults())
-        ),
+    let s = sidecar_with(
+        "faults",
+        components::faults(),
+        "call_timeout = \"1s\"
+memory_limit = \"16MiB\"",
+        "",
     );
-    let s = Sidecar::start(&["--config", &cfg]);
     let client = Arc::new(quic_client(&s).await);
     // A stream of good calls runs alongside the faulty ones.
     let good = {
@@ -478,16 +478,12 @@ mod policy {
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
         std::fs::write(data.join("hello.txt"), "hi from the host").unwrap();
-        let cfg = write_config(
-            &dir,
-            &format!(
-                "[quic]\nlisten = \"127.0.0.1:0\"\n\n[[components]]\nname = \"policy\"\npath = {:?}\n\n[components.wasi]\npreopens = [{{ host = {:?}, guest = \"/data\", writable = true }}]\nallow_sockets = [{:?}]\n",
-                path(components::policy()),
-                data.to_str().unwrap(),
-                addr
-            ),
+        let wasi = format!(
+            "preopens = [{{ host = {:?}, guest = \"/data\", writable = true }}]
+allow_sockets = [{addr:?}]",
+            data.to_str().unwrap()
         );
-        let s = Sidecar::start(&["--config", &cfg]);
+        let s = sidecar_with("policy", components::policy(), "", &wasi);
         let c = quic_client(&s).await;
         assert_eq!(
             policy::read_file(&c, (), "/data/hello.txt").await.unwrap(),
@@ -556,15 +552,12 @@ mod http {
         assert!(e.contains("HttpRequestDenied"), "{e}");
         denied.wait_for_log("outgoing HTTP request denied by policy");
 
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = write_config(
-            &dir,
-            &format!(
-                "[quic]\nlisten = \"127.0.0.1:0\"\n\n[[components]]\nname = \"fetch\"\npath = {:?}\n\n[components.wasi]\nallow_http_hosts = [\"127.0.0.1\"]\n",
-                path(components::fetch())
-            ),
+        let allowed = sidecar_with(
+            "fetch",
+            components::fetch(),
+            "",
+            "allow_http_hosts = [\"127.0.0.1\"]",
         );
-        let allowed = Sidecar::start(&["--config", &cfg]);
         let c = quic_client(&allowed).await;
         assert_eq!(
             fetch::get(&c, (), &authority, "/ping").await.unwrap(),
