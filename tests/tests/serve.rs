@@ -281,22 +281,16 @@ async fn bad_input_fails_that_call_only() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_drains_in_flight_calls_then_exits_zero() {
-    let mut s = Sidecar::start_with_env(
-        &[
-            "--component",
-            path(components::faults()),
-            "--quic",
-            "127.0.0.1:0",
-        ],
-        &[("RUST_LOG", "info,witmesh::serve=debug")],
-    );
-    let client = Arc::new(quic_client(&s).await);
+/// Starts 100 `sleep(1500)` calls through `client`, waits until the sidecar has all of them in
+/// flight, sends SIGTERM, and checks every call completes and the exit status is 0.
+async fn drain_under_load<C>(mut s: Sidecar, client: Arc<C>, cx: fn() -> C::Context)
+where
+    C: Invoke + Send + Sync + 'static,
+{
     let calls: Vec<_> = (0..100)
         .map(|_| {
             let c = client.clone();
-            tokio::spawn(async move { faults::sleep(&*c, (), 1500).await })
+            tokio::spawn(async move { faults::sleep(&*c, cx(), 1500).await })
         })
         .collect();
     wait_until("100 calls in flight", READY_TIMEOUT, || {
@@ -309,6 +303,35 @@ async fn sigterm_drains_in_flight_calls_then_exits_zero() {
         assert_eq!(call.await.unwrap().unwrap(), 1500);
     }
     assert!(status.success(), "exit status {status:?}");
+}
+
+const SERVE_DEBUG: (&str, &str) = ("RUST_LOG", "info,witmesh::serve=debug");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_quic_calls_then_exits_zero() {
+    let args = [
+        "--component",
+        path(components::faults()),
+        "--quic",
+        "127.0.0.1:0",
+    ];
+    let s = Sidecar::start_with_env(&args, &[SERVE_DEBUG]);
+    let client = Arc::new(quic_client(&s).await);
+    drain_under_load(s, client, || ()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_nats_calls_then_exits_zero() {
+    let nats = NatsServer::start();
+    let args = [
+        "--component",
+        path(components::faults()),
+        "--nats",
+        &nats.url,
+    ];
+    let s = Sidecar::start_with_env(&args, &[SERVE_DEBUG, ("WITMESH_QUIC__ENABLED", "false")]);
+    let client = Arc::new(nats_client(&nats.url, "").await);
+    drain_under_load(s, client, || None).await;
 }
 
 mod every_type {

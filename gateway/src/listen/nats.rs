@@ -19,6 +19,8 @@ pub struct NatsListener {
     /// The subject prefix served under (empty for none).
     pub prefix: String,
     client: async_nats::Client,
+    /// Kept until the drain is over: its background tasks carry in-flight calls' data.
+    _wrpc: wrpc_transport_nats::Client,
 }
 
 impl NatsListener {
@@ -74,6 +76,7 @@ impl NatsListener {
             url: cfg.url.clone(),
             prefix,
             client,
+            _wrpc: wrpc,
         })
     }
 
