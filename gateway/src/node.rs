@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 use witmesh_config::{ComponentConfig, Config, Transport};
 use witmesh_proto::codec::Limits;
 
-use crate::host::{new_engine, spawn_epoch_ticker, LoadedComponent, Policy};
+use crate::host::{new_engine, spawn_epoch_ticker, LoadedComponent, Policy, PoolSize};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
 use crate::listen::tls;
@@ -58,6 +58,7 @@ fn policy(c: &ComponentConfig) -> Policy {
         memory_limit: usize::try_from(c.memory_limit.0).unwrap_or(usize::MAX),
         call_timeout: c.call_timeout.0,
         max_concurrency: c.max_concurrency.max(1) as usize,
+        instances: c.instances,
     }
 }
 
@@ -73,7 +74,18 @@ fn limits(cfg: &Config) -> Limits {
 impl Node {
     /// Loads every component, binds every listener and returns once calls can be taken.
     pub async fn start(cfg: &Config, components: Vec<ComponentSource<'_>>) -> anyhow::Result<Node> {
-        let engine = new_engine()?;
+        let pool = PoolSize {
+            instances: components
+                .iter()
+                .map(|c| c.config.max_concurrency.max(1))
+                .fold(0u32, u32::saturating_add),
+            max_memory: components
+                .iter()
+                .map(|c| usize::try_from(c.config.memory_limit.0).unwrap_or(usize::MAX))
+                .max()
+                .unwrap_or(0),
+        };
+        let engine = new_engine(pool)?;
         let ticker = spawn_epoch_ticker(engine.clone());
         let limits = limits(cfg);
 

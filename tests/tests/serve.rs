@@ -157,6 +157,29 @@ async fn concurrent_calls_to_one_function_run_in_parallel() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn warm_instances_are_reused_until_a_call_fails_and_fresh_mode_never_reuses() {
+    let s = Sidecar::start(&[
+        "--component",
+        path(components::faults()),
+        "--quic",
+        "127.0.0.1:0",
+    ]);
+    let c = quic_client(&s).await;
+    // Sequential calls reuse the one warm instance: its counter keeps counting.
+    assert_eq!(faults::count(&c, ()).await.unwrap(), 1);
+    assert_eq!(faults::count(&c, ()).await.unwrap(), 2);
+    // A trap discards the instance it ran in; the next call starts from a fresh one.
+    assert!(faults::trap(&c, ()).await.is_err());
+    assert_eq!(faults::count(&c, ()).await.unwrap(), 1);
+
+    let fresh = sidecar_with("faults", components::faults(), "instances = \"fresh\"", "");
+    let c = quic_client(&fresh).await;
+    for _ in 0..3 {
+        assert_eq!(faults::count(&c, ()).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_per_component_concurrency_limit_holds() {
     let s = sidecar_with("faults", components::faults(), "max_concurrency = 2", "");
     let client = Arc::new(quic_client(&s).await);

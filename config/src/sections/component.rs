@@ -16,6 +16,19 @@ pub const DEFAULT_CALL_TIMEOUT: HumanDuration = HumanDuration::from_secs(30); //
 /// Default bound on a component instance's linear memory.
 pub const DEFAULT_MEMORY_LIMIT: ByteSize = ByteSize::mib(64); // ample for typical services, and 256 of them fit in 16GiB
 
+/// How instances are used across calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceMode {
+    /// Keep instances warm and reuse them for later calls; an instance that failed a call in
+    /// any way is discarded, never reused. Fast; state in the component persists between calls.
+    #[default]
+    Reuse,
+    /// A fresh instance for every call: no state survives a call. Costs an instantiation per
+    /// call.
+    Fresh,
+}
+
 fn default_max_concurrency() -> u32 {
     DEFAULT_MAX_CONCURRENCY
 }
@@ -54,6 +67,10 @@ pub struct ComponentConfig {
     /// Most linear memory one instance may grow to (an integer or e.g. `"64MiB"`).
     #[serde(default = "default_memory_limit")]
     pub memory_limit: ByteSize,
+    /// Whether calls reuse warm instances (`"reuse"`, the default) or each get a fresh one
+    /// (`"fresh"`).
+    #[serde(default)]
+    pub instances: InstanceMode,
     /// What the component may touch through WASI; nothing by default.
     #[serde(default)]
     pub wasi: WasiPolicy,
@@ -71,6 +88,7 @@ impl ComponentConfig {
             max_concurrency: default_max_concurrency(),
             call_timeout: default_call_timeout(),
             memory_limit: default_memory_limit(),
+            instances: InstanceMode::default(),
             wasi: WasiPolicy::default(),
         }
     }

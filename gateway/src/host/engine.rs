@@ -3,17 +3,49 @@
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the engine's epoch advances: the granularity with which a call that runs past
 /// its deadline inside wasm is interrupted.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// An engine configured for serving: components, async host calls, epoch interruption.
-pub fn new_engine() -> anyhow::Result<Engine> {
+/// Core instances, memories and tables one component instance may need: a Rust component
+/// has a handful of core modules (its code, adapters, shims), each with a memory and tables.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+/// See [`CORE_INSTANCES_PER_COMPONENT`].
+const MEMORIES_PER_COMPONENT: u32 = 2;
+/// See [`CORE_INSTANCES_PER_COMPONENT`].
+const TABLES_PER_COMPONENT: u32 = 4;
+/// Linear memory kept mapped between uses of a pool slot: reusing it avoids page faults on
+/// every call's stack and heap.
+const KEEP_RESIDENT_BYTES: usize = 64 << 10;
+
+/// How many instances may exist at once and how large their memories may grow: the pool is
+/// sized from this up front.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSize {
+    /// Most component instances alive at once (the sum of every component's concurrency).
+    pub instances: u32,
+    /// The largest memory limit of any component, in bytes.
+    pub max_memory: usize,
+}
+
+/// An engine configured for serving: components, async host calls, epoch interruption, and a
+/// pooling allocator so that a fresh instance per call costs no memory mapping.
+pub fn new_engine(pool: PoolSize) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    let n = pool.instances.max(1);
+    let mut p = PoolingAllocationConfig::default();
+    p.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+        .max_memory_size(pool.max_memory)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
     Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))
 }
 

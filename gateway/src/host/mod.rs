@@ -24,7 +24,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::Engine;
 use witmesh_proto::{Func, WitSet};
 
-pub use engine::{new_engine, spawn_epoch_ticker, EPOCH_TICK};
+pub use engine::{new_engine, spawn_epoch_ticker, PoolSize, EPOCH_TICK};
 pub use invoke::CallError;
 use state::CallState;
 
@@ -92,6 +92,8 @@ pub struct Policy {
     pub call_timeout: Duration,
     /// Most calls running at once; more wait for a slot until their deadline.
     pub max_concurrency: usize,
+    /// Whether calls reuse warm instances or each get a fresh one.
+    pub instances: witmesh_config::InstanceMode,
 }
 
 /// A compiled, linked component ready to instantiate per call.
@@ -103,6 +105,8 @@ pub struct LoadedComponent {
     policy: Policy,
     http_policy: http::HttpPolicy,
     slots: Semaphore,
+    /// Warm instances between calls (instance mode `reuse`).
+    idle: std::sync::Mutex<Vec<invoke::Warm>>,
     /// Functions the component exports, as wRPC names them.
     pub exports: Vec<Export>,
 }
@@ -193,6 +197,7 @@ impl LoadedComponent {
             engine: engine.clone(),
             pre,
             slots: Semaphore::new(policy.max_concurrency),
+            idle: std::sync::Mutex::new(Vec::new()),
             policy,
             exports,
         })
