@@ -36,7 +36,7 @@ pub struct Node {
     quic: Option<QuicListener>,
     nats: Option<NatsListener>,
     drain_timeout: Duration,
-    ticker: tokio::task::JoinHandle<()>,
+    _ticker: crate::host::EpochTicker,
 }
 
 fn policy(c: &ComponentConfig) -> Policy {
@@ -86,7 +86,7 @@ impl Node {
                 .unwrap_or(0),
         };
         let engine = new_engine(pool)?;
-        let ticker = spawn_epoch_ticker(engine.clone());
+        let ticker = spawn_epoch_ticker(engine.clone()).context("cannot start the epoch clock")?;
         let limits = limits(cfg);
 
         let mut quic_eps = Vec::new();
@@ -175,7 +175,7 @@ impl Node {
             quic,
             nats,
             drain_timeout: cfg.node.drain_timeout.0,
-            ticker,
+            _ticker: ticker,
         })
     }
 
@@ -193,7 +193,6 @@ impl Node {
         if let Some(n) = self.nats {
             n.close().await;
         }
-        self.ticker.abort();
         finished
     }
 }

@@ -22,8 +22,7 @@ pub enum ConvertError {
 }
 
 fn mismatch(ty: &Ty, found: impl std::fmt::Debug) -> ConvertError {
-    let mut found = format!("{found:?}");
-    found.truncate(80);
+    let found: String = format!("{found:?}").chars().take(80).collect();
     ConvertError::Mismatch {
         expected: ty.to_string(),
         found,

@@ -1,8 +1,9 @@
 //! The shared wasmtime engine and the epoch clock that enforces call deadlines.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the engine's epoch advances: the granularity with which a call that runs past
@@ -49,22 +50,29 @@ pub fn new_engine(pool: PoolSize) -> anyhow::Result<Engine> {
     Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] until the runtime shuts down.
-pub fn spawn_epoch_ticker(engine: Engine) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EPOCH_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            engine.increment_epoch();
-        }
-    })
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a thread of its own (so busy async
+/// workers cannot stop it) until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
 }
 
-/// Epoch ticks covering `d`, rounded up, at least one.
-pub(crate) fn ticks(d: Duration) -> u64 {
-    let tick = EPOCH_TICK.as_nanos().max(1);
-    u64::try_from(d.as_nanos().div_ceil(tick))
-        .unwrap_or(u64::MAX)
-        .max(1)
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the epoch clock for `engine`.
+pub fn spawn_epoch_ticker(engine: Engine) -> std::io::Result<EpochTicker> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("witmesh-epoch".into())
+        .spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
+    Ok(EpochTicker { stop })
 }

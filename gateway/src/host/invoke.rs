@@ -11,13 +11,14 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::time::Instant as Deadline;
+
 use wasmtime::component::{Instance, Val};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
 use super::convert::{from_val, to_val, ConvertError};
-use super::engine::ticks;
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
 
@@ -67,11 +68,18 @@ pub(crate) struct Warm {
 }
 
 impl LoadedComponent {
-    /// Calls `export` with `params` (already type-checked by the codec) and returns its results.
-    pub async fn call(&self, export: &Export, params: &[Value]) -> Result<Vec<Value>, CallError> {
+    /// Calls `export` with `params` (already type-checked by the codec) and returns its results,
+    /// or fails once `deadline` passes (the caller's deadline, which parameter reading already
+    /// used part of).
+    pub async fn call(
+        &self,
+        export: &Export,
+        params: &[Value],
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CallError> {
         let start = Instant::now();
-        let deadline = self.policy.call_timeout;
-        let _slot = tokio::time::timeout(deadline, self.slots.acquire())
+        let budget = self.policy.call_timeout;
+        let _slot = tokio::time::timeout_at(deadline, self.slots.acquire())
             .await
             .ok()
             .and_then(Result::ok)
@@ -79,21 +87,15 @@ impl LoadedComponent {
                 limit: self.policy.max_concurrency,
                 waited: start.elapsed(),
             })?;
-        let remaining = deadline.saturating_sub(start.elapsed());
-        match tokio::time::timeout(remaining, self.run(export, params, remaining)).await {
+        // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
+        // that never leaves wasm; dropping the future drops the store and instance with it.
+        match tokio::time::timeout_at(deadline, self.run(export, params)).await {
             Ok(result) => result,
-            // A call blocked in the host (a sleep, a socket) past its deadline: dropping the
-            // future drops the store and the instance with it.
-            Err(_) => Err(CallError::Deadline(deadline)),
+            Err(_) => Err(CallError::Deadline(budget)),
         }
     }
 
-    async fn run(
-        &self,
-        export: &Export,
-        params: &[Value],
-        budget: Duration,
-    ) -> Result<Vec<Value>, CallError> {
+    async fn run(&self, export: &Export, params: &[Value]) -> Result<Vec<Value>, CallError> {
         let func = &export.func;
         let args = func
             .params
@@ -105,9 +107,9 @@ impl LoadedComponent {
         let idle = if reuse { self.take_idle() } else { None };
         let mut warm = match idle {
             Some(w) => w,
-            None => self.instantiate(budget).await?,
+            None => self.instantiate().await?,
         };
-        warm.store.set_epoch_deadline(ticks(budget));
+        warm.store.set_epoch_deadline(1);
         let f = warm
             .instance
             .get_func(&mut warm.store, export.index)
@@ -115,7 +117,7 @@ impl LoadedComponent {
         let mut results = vec![Val::Bool(false); func.results.len()];
         f.call_async(&mut warm.store, &args, &mut results)
             .await
-            .map_err(|e| classify(e, budget, CallError::Trap))?;
+            .map_err(|e| classify(e, CallError::Trap))?;
         let values = func
             .results
             .iter()
@@ -140,7 +142,7 @@ impl LoadedComponent {
         }
     }
 
-    async fn instantiate(&self, budget: Duration) -> Result<Warm, CallError> {
+    async fn instantiate(&self) -> Result<Warm, CallError> {
         let wasi = wasi::context(&self.name, &self.policy)
             .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let limits = StoreLimitsBuilder::new()
@@ -159,21 +161,24 @@ impl LoadedComponent {
             },
         );
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(ticks(budget));
-        store.epoch_deadline_trap();
+        // Yield to the async runtime at every epoch tick: long-running wasm shares the worker
+        // threads, and the call's deadline is enforced by the timeout around it.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
         let instance = self
             .pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| classify(e, budget, CallError::Instantiate))?;
+            .map_err(|e| classify(e, CallError::Instantiate))?;
         Ok(Warm { store, instance })
     }
 }
 
-/// Tells an epoch interruption (deadline) from other traps.
-fn classify(e: wasmtime::Error, budget: Duration, other: fn(String) -> CallError) -> CallError {
+/// The error for a wasmtime failure; interruptions do not happen (wasm yields instead), so
+/// everything else is the component's own failure.
+fn classify(e: wasmtime::Error, other: fn(String) -> CallError) -> CallError {
     if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-        CallError::Deadline(budget)
+        CallError::Trap("interrupted".to_owned())
     } else {
         other(format!("{e:#}"))
     }

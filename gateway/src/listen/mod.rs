@@ -5,12 +5,18 @@ pub mod nats;
 pub mod quic;
 pub mod tls;
 
+use std::time::Duration;
+
 use futures::{Stream, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::serve::{handle, Endpoint};
+
+/// After shutdown, how long the dispatcher keeps taking invocations that were already accepted
+/// (queued in the transport, or whose header was being read) before it lets go.
+const DRAIN_PICKUP: Duration = Duration::from_millis(100);
 
 /// Takes invocations of `ep` from `invocations` until shutdown, serving each in its own task
 /// (tracked, so a drain can wait for it): calls to one function run concurrently.
@@ -27,10 +33,22 @@ pub(crate) fn dispatch<C, W, R>(
     let calls = tracker.clone();
     tracker.spawn(async move {
         let mut invocations = std::pin::pin!(invocations);
+        let mut draining = false;
         loop {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => break,
-                next = invocations.next() => next,
+            let next = if draining {
+                match tokio::time::timeout(DRAIN_PICKUP, invocations.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                }
+            } else {
+                tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => {
+                        draining = true;
+                        continue;
+                    }
+                    next = invocations.next() => next,
+                }
             };
             match next {
                 Some(Ok((_cx, tx, rx))) => {

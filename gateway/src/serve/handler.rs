@@ -67,18 +67,23 @@ where
 {
     let func = ep.func();
     let timeout = ep.component.call_timeout();
+    // One deadline for the whole call: reading parameters spends from the same budget.
+    let deadline = tokio::time::Instant::now() + timeout;
     let mut dec = ValuesDecoder::new(func.params.clone(), func.param_labels.clone(), ep.limits);
     let mut buf = BytesMut::new();
-    let params = tokio::time::timeout(timeout, read_values(&mut rx, &mut dec, &mut buf))
+    let params = tokio::time::timeout_at(deadline, read_values(&mut rx, &mut dec, &mut buf))
         .await
         .map_err(|_| ServeError::ParamsTimeout(timeout))??;
+    // The parameters are complete: release the incoming side now, so the transport stops
+    // buffering for this call while the component runs.
+    drop(rx);
     tracing::debug!(
         component = &*ep.component.name,
         function = func.name.as_str(),
         "call started"
     );
     let export = &ep.component.exports[ep.export];
-    let results = ep.component.call(export, &params).await?;
+    let results = ep.component.call(export, &params, deadline).await?;
     let mut out = BytesMut::new();
     encode_values(&func.results, &func.result_labels, &results, &mut out)?;
     tx.write_all(&out).await?;
