@@ -144,9 +144,11 @@ impl Node {
             }
             dev_cert_pem = identity.dev_pem.clone();
             let server = tls::server_config(&identity)?;
+            let max_frame = u32::try_from(limits.max_call_bytes).unwrap_or(u32::MAX);
             let l = QuicListener::start(
                 cfg.quic.listen,
                 server,
+                max_frame,
                 &quic_eps,
                 shutdown.clone(),
                 tracker.clone(),

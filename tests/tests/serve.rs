@@ -260,6 +260,26 @@ async fn bad_input_fails_that_call_only() {
     assert!(out.is_empty());
     s.wait_for_log("invalid invocation header");
 
+    // Hostile framing after a valid header: a frame path claiming 2^32 - 1 elements, then a
+    // frame claiming 4 GiB of data. Each is refused before anything is allocated for it.
+    let mut header = vec![0u8, instance.len() as u8];
+    header.extend_from_slice(instance.as_bytes());
+    header.push(9);
+    header.extend_from_slice(b"echo-bool");
+    for attack in [
+        &[0xffu8, 0xff, 0xff, 0xff, 0x0f][..],
+        &[0, 0xff, 0xff, 0xff, 0xff, 0x0f],
+    ] {
+        let (mut tx, mut rx) = conn.open_bi().await.unwrap();
+        tx.write_all(&header).await.unwrap();
+        tx.write_all(attack).await.unwrap();
+        let _ = tx.finish();
+        let out = rx.read_to_end(1 << 16).await.unwrap_or_default();
+        assert!(out.is_empty());
+    }
+    s.wait_for_log("frame path of 4294967295 elements exceeds");
+    s.wait_for_log("frame of 4294967295 bytes exceeds");
+
     // Parameters of the wrong shape: a bool byte of 7.
     let quic = wrpc_transport_quic::Client::from(conn.clone());
     let (mut tx, mut rx) = quic

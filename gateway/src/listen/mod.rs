@@ -1,6 +1,7 @@
 //! Listeners: where invocations come from. Each transport turns its own framing into a pair of
 //! byte streams per invocation and hands them to [`crate::serve::handle`].
 
+pub mod frame_guard;
 pub mod nats;
 pub mod quic;
 pub mod tls;

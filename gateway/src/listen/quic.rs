@@ -18,11 +18,15 @@ use wrpc_transport::frame::{Accept, AcceptError, ConnHandler};
 use wrpc_transport::Serve as _;
 
 use super::dispatch;
+use super::frame_guard::FrameGuard;
 use crate::serve::Endpoint;
 
 /// wRPC's dispatcher over QUIC streams whose send side counts as in-flight work until the
 /// caller has received the results, so a drain waits for delivery, not just for the handler.
-type Dispatcher = wrpc_transport::Server<(), RecvStream, TrackedSend, DrainAwareStreams>;
+/// Its receive side is guarded: frame lengths from the wire are checked before wRPC's frame
+/// reader allocates for them.
+type Dispatcher =
+    wrpc_transport::Server<(), FrameGuard<RecvStream>, TrackedSend, DrainAwareStreams>;
 
 /// The application error code a stream is stopped with once it is done (as upstream's QUIC
 /// transport does).
@@ -40,10 +44,12 @@ pub struct QuicListener {
 }
 
 impl QuicListener {
-    /// Binds `addr` and serves `endpoints` until `shutdown`.
+    /// Binds `addr` and serves `endpoints` until `shutdown`; no frame may carry more than
+    /// `max_frame` bytes.
     pub async fn start(
         addr: SocketAddr,
         server: quinn::ServerConfig,
+        max_frame: u32,
         endpoints: &[Endpoint],
         shutdown: CancellationToken,
         tracker: TaskTracker,
@@ -63,6 +69,7 @@ impl QuicListener {
         tracker.spawn(accept_connections(
             endpoint.clone(),
             wrpc,
+            max_frame,
             shutdown,
             tracker.clone(),
         ));
@@ -82,6 +89,7 @@ impl QuicListener {
 async fn accept_connections(
     endpoint: quinn::Endpoint,
     wrpc: Arc<Dispatcher>,
+    max_frame: u32,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -95,7 +103,7 @@ async fn accept_connections(
         let streams = tracker.clone();
         tracker.spawn(async move {
             match incoming.await {
-                Ok(conn) => accept_streams(conn, wrpc, shutdown, streams).await,
+                Ok(conn) => accept_streams(conn, wrpc, max_frame, shutdown, streams).await,
                 Err(e) => tracing::debug!("QUIC handshake failed: {e}"),
             }
         });
@@ -107,6 +115,7 @@ async fn accept_connections(
 async fn accept_streams(
     conn: quinn::Connection,
     wrpc: Arc<Dispatcher>,
+    max_frame: u32,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -125,6 +134,7 @@ async fn accept_streams(
                 inner: tx,
                 _token: token,
             };
+            let rx = FrameGuard::new(rx, max_frame);
             let one = OneStream(Mutex::new(Some((tx, rx))));
             match tokio::time::timeout(HEADER_TIMEOUT, wrpc.accept(one)).await {
                 Ok(Ok(())) => {}
@@ -141,14 +151,14 @@ async fn accept_streams(
 }
 
 /// One already-accepted stream pair, presented to wRPC's dispatcher.
-struct OneStream(Mutex<Option<(TrackedSend, RecvStream)>>);
+struct OneStream(Mutex<Option<(TrackedSend, FrameGuard<RecvStream>)>>);
 
 impl Accept for OneStream {
     type Context = ();
     type Outgoing = TrackedSend;
-    type Incoming = RecvStream;
+    type Incoming = FrameGuard<RecvStream>;
 
-    async fn accept(&self) -> std::io::Result<((), TrackedSend, RecvStream)> {
+    async fn accept(&self) -> std::io::Result<((), TrackedSend, FrameGuard<RecvStream>)> {
         self.0
             .lock()
             .await
@@ -186,12 +196,12 @@ impl AsyncWrite for TrackedSend {
 /// in flight until the caller has taken all of its results.
 pub struct DrainAwareStreams;
 
-impl ConnHandler<RecvStream, TrackedSend> for DrainAwareStreams {
-    async fn on_ingress(mut rx: RecvStream, res: std::io::Result<()>) {
+impl ConnHandler<FrameGuard<RecvStream>, TrackedSend> for DrainAwareStreams {
+    async fn on_ingress(rx: FrameGuard<RecvStream>, res: std::io::Result<()>) {
         if let Err(e) = res {
             tracing::debug!("reading a call's stream failed: {e}");
         }
-        let _ = rx.stop(STREAM_DONE.into());
+        let _ = rx.into_inner().stop(STREAM_DONE.into());
     }
 
     async fn on_egress(tx: TrackedSend, res: std::io::Result<()>) {
