@@ -189,6 +189,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for FrameGuard<R> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::FrameGuard;
 
