@@ -258,22 +258,10 @@ impl Drop for Sidecar {
 
 /// A QUIC connection to a sidecar, trusting `cert_pem`, with server name `localhost`.
 pub async fn quic_connect(addr: SocketAddr, cert_pem: &[u8]) -> quinn::Connection {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(cert_pem) {
-        let cert: rustls::pki_types::CertificateDer<'static> = cert.expect("bad PEM");
-        roots.add(cert).expect("bad root");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .expect("TLS 1.3")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("QUIC TLS");
+    let config = witmesh::listen::tls::client_config(cert_pem).expect("client TLS");
     let mut ep =
         quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("client endpoint");
-    ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
+    ep.set_default_client_config(config);
     ep.connect(addr, "localhost")
         .expect("connect")
         .await

@@ -27,10 +27,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use bytes::Bytes;
 use clap::Parser;
 use futures::StreamExt as _;
-use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn::{RecvStream, SendStream};
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use wit_bindgen_wrpc::wrpc_transport::{ResourceBorrow, ResourceOwn};
 use witmesh_tests::every_type::exports::witmesh::every_type::echo::Handler;
 use witmesh_tests::every_type::witmesh::every_type::types::{
@@ -236,27 +233,12 @@ async fn native_nats(url: &str, prefix: &str) -> Result<wrpc_transport_nats::Cli
     Ok(wrpc)
 }
 
-/// A self-signed certificate for `localhost` and the QUIC server configuration using it;
-/// returns the configuration and the certificate's PEM for clients to trust.
+/// A development certificate and the QUIC server configuration using it, built exactly as
+/// witmesh builds its own; returns the configuration and the PEM for clients to trust.
 fn native_tls() -> Result<(quinn::ServerConfig, String)> {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .context("cannot generate a certificate")?;
-    let chain = vec![cert.cert.der().clone()];
-    let key = PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()).into();
-    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .context("TLS 1.3 unavailable")?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .context("unusable certificate")?;
-    let quic = QuicServerConfig::try_from(tls).context("TLS config unusable for QUIC")?;
-    Ok((
-        quinn::ServerConfig::with_crypto(Arc::new(quic)),
-        cert.cert.pem(),
-    ))
+    let id = witmesh::listen::tls::dev_identity()?;
+    let config = witmesh::listen::tls::server_config(&id)?;
+    Ok((config, id.dev_pem.unwrap_or_default()))
 }
 
 /// One already-accepted QUIC stream pair, handed to `Server::accept` so that each stream's
@@ -315,23 +297,9 @@ async fn native_quic() -> Result<(SocketAddr, String)> {
 
 /// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
 async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        roots
-            .add(cert.context("bad PEM")?)
-            .context("unusable root")?;
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .context("TLS 1.3 unavailable")?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let quic = QuicClientConfig::try_from(tls).context("TLS config unusable for QUIC")?;
+    let mut config = witmesh::listen::tls::client_config(pem)?;
     let mut transport = quinn::TransportConfig::default();
     transport.keep_alive_interval(Some(Duration::from_secs(2)));
-    let mut config = quinn::ClientConfig::new(Arc::new(quic));
     config.transport_config(Arc::new(transport));
     let mut ep = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))
         .context("QUIC client endpoint")?;

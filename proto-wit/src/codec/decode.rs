@@ -413,22 +413,13 @@ fn decode_whole(
     }
     let mut vs = Vec::with_capacity(tys.len());
     for (i, ty) in tys.iter().enumerate() {
-        vs.push(c.value(ty).map_err(|e| e.within(top(labels, i)))?);
+        vs.push(c.value(ty).map_err(|e| e.within(PathSeg::top(labels, i)))?);
     }
     let rest = c.buf.len() - c.pos;
     if rest > 0 {
         return Err(DecodeError::new(K::TrailingBytes(rest)));
     }
     Ok(vs)
-}
-
-fn top(labels: &[String], i: usize) -> PathSeg {
-    PathSeg::Top(
-        labels
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| format!("value {i}")),
-    )
 }
 
 /// Puts the bytes of `frozen` after the first `consumed` back into the (empty) `buf`.
@@ -501,7 +492,7 @@ impl ValuesDecoder {
                     self.pending = None;
                 }
                 Err(e) => {
-                    let e = e.within(top(&self.labels, i));
+                    let e = e.within(PathSeg::top(&self.labels, i));
                     let K::Truncated { needed } = e.kind else {
                         return Err(e);
                     };
@@ -526,7 +517,8 @@ impl ValuesDecoder {
     #[must_use]
     pub fn truncated(&self) -> DecodeError {
         self.pending.clone().unwrap_or_else(|| {
-            DecodeError::new(K::Truncated { needed: 1 }).within(top(&self.labels, self.done.len()))
+            DecodeError::new(K::Truncated { needed: 1 })
+                .within(PathSeg::top(&self.labels, self.done.len()))
         })
     }
 }

@@ -39,14 +39,7 @@ pub fn encode_values(tys: &[Ty], labels: &[String], values: &[Value], dst: &mut 
         }));
     }
     for (i, (ty, v)) in tys.iter().zip(values).enumerate() {
-        encode_value(ty, v, dst).map_err(|e| {
-            e.within(PathSeg::Top(
-                labels
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| format!("value {i}")),
-            ))
-        })?;
+        encode_value(ty, v, dst).map_err(|e| e.within(PathSeg::top(labels, i)))?;
     }
     Ok(())
 }

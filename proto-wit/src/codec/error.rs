@@ -23,6 +23,19 @@ pub enum PathSeg {
     Ready,
 }
 
+impl PathSeg {
+    /// The step naming top-level value `i`: its label, or `value i` when there is none.
+    #[must_use]
+    pub fn top(labels: &[String], i: usize) -> PathSeg {
+        PathSeg::Top(
+            labels
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("value {i}")),
+        )
+    }
+}
+
 /// Where in a call's values an error happened, outermost first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ValuePath(pub Vec<PathSeg>);

@@ -401,14 +401,7 @@ pub fn values_from_json(
     labels: &[String],
     j: &Json,
 ) -> Result<Vec<Value>, JsonError> {
-    let label = |i: usize| {
-        PathSeg::Top(
-            labels
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| format!("value {i}")),
-        )
-    };
+    let label = |i: usize| PathSeg::top(labels, i);
     match j {
         Json::Array(items) if items.len() == tys.len() => tys
             .iter()
