@@ -32,6 +32,7 @@ const OVERRIDABLE: &[&str] = &[
     "admin",
     "telemetry",
     "limits",
+    "mesh",
 ];
 /// Sections that are arrays of tables, named in the error for overriding one.
 const ARRAYS: &[&str] = &["components", "routes", "peers"];

@@ -62,6 +62,8 @@ pub struct Config {
     /// `[[peers]]`: the remote nodes routes send calls to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerConfig>,
+    /// `[mesh]`: discovery, deadlines, retries and breakers for forwarded calls.
+    pub mesh: MeshConfig,
     /// `[http]`: the HTTP/JSON gateway.
     pub http: HttpConfig,
     /// `[admin]`: metrics and health.

@@ -20,6 +20,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "components",
     "routes",
     "peers",
+    "mesh",
     "http",
     "admin",
     "telemetry",
@@ -66,6 +67,7 @@ pub(crate) fn load_text(
             "admin" => section(&mut cfg.admin, value, &base, &src, p),
             "telemetry" => section(&mut cfg.telemetry, value, &base, &src, p),
             "limits" => section(&mut cfg.limits, value, &base, &src, p),
+            "mesh" => section(&mut cfg.mesh, value, &base, &src, p),
             "components" => {
                 for (i, c) in array(value, &base, &src, p, &mut Vec::new()) {
                     cfg.components.push(c);

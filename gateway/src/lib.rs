@@ -2,12 +2,17 @@
 //!
 //! The request path reads as the module list: [`listen`] (QUIC, NATS) hands each invocation to
 //! [`serve`], which decodes and type-checks it with `witmesh-proto` and calls into [`host`]
-//! (wasmtime), then encodes the results. [`node`] assembles these from configuration; [`cli`] is
-//! the binary's edge.
+//! (wasmtime), then encodes the results. A component's import that this host does not provide
+//! goes to [`route`] (local component, route, link or discovery; balancing), wrapped in
+//! [`resilience`] (deadline, retries, breakers), and out over [`transport`] (NATS, QUIC).
+//! [`node`] assembles these from configuration; [`cli`] is the binary's edge.
 
 pub mod cli;
 pub mod host;
 pub mod listen;
 pub mod node;
+pub mod resilience;
+pub mod route;
 pub mod serve;
 pub mod telemetry;
+pub mod transport;

@@ -11,10 +11,12 @@ use tokio_util::task::TaskTracker;
 use witmesh_config::{ComponentConfig, Config, Transport};
 use witmesh_proto::codec::Limits;
 
-use crate::host::{new_engine, spawn_epoch_ticker, LoadedComponent, Policy, PoolSize};
+use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
 use crate::listen::tls;
+use crate::route::discovery::{self, Announcement, Table};
+use crate::route::{announce, Router};
 use crate::serve::Endpoint;
 
 /// A component to host: its configuration and, for the bundled demo, its bytes.
@@ -36,6 +38,11 @@ pub struct Node {
     quic: Option<QuicListener>,
     nats: Option<NatsListener>,
     drain_timeout: Duration,
+    /// Where this node's forwarded imports go.
+    pub router: Arc<Router>,
+    /// The imported instances forwarded through the router, for `witmesh routes`.
+    pub forwarded: Vec<String>,
+    announcer: Option<tokio::task::JoinHandle<()>>,
     _ticker: crate::host::EpochTicker,
 }
 
@@ -88,10 +95,28 @@ impl Node {
         let engine = new_engine(pool)?;
         let ticker = spawn_epoch_ticker(engine.clone()).context("cannot start the epoch clock")?;
         let limits = limits(cfg);
+        let node_id: Arc<str> = Arc::from(cfg.node.id.as_str());
+
+        // One NATS connection for serving, forwarding and discovery.
+        let nats = if cfg.nats.enabled {
+            Some(NatsListener::connect(&cfg.nats).await?)
+        } else {
+            None
+        };
+        let table = (nats.is_some() && cfg.mesh.discovery).then(|| Arc::new(Table::default()));
+        let mut trusted = Vec::new();
+        for ca in &cfg.quic.trusted_ca {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("cannot read trusted CA `{}`", ca.display()))?;
+            trusted.extend_from_slice(&pem);
+            trusted.push(b'\n');
+        }
+        let router = Arc::new(Router::new(cfg, limits, nats.clone(), &trusted, table.clone())?);
 
         let mut quic_eps = Vec::new();
         let mut nats_eps = Vec::new();
         let mut names = Vec::new();
+        let mut loaded_all = Vec::new();
         for source in components {
             let c = source.config;
             let bytes = match source.bytes {
@@ -106,8 +131,9 @@ impl Node {
                 policy(c),
                 c.exports.clone(),
             );
+            let r = router.clone();
             let loaded = tokio::task::spawn_blocking(move || {
-                LoadedComponent::load(&engine, &name, &bytes, &path, policy, &only)
+                LoadedComponent::load(&engine, &name, &bytes, &path, policy, &only, Some(&r))
             })
             .await
             .context("component loading panicked")??;
@@ -120,7 +146,9 @@ impl Node {
                     e.func.name
                 );
             }
-            let eps = Endpoint::all(&loaded, limits);
+            router.add_local(&loaded);
+            loaded_all.push(loaded.clone());
+            let eps = Endpoint::all(&loaded, limits, &node_id);
             if c.transports.contains(&Transport::Quic) {
                 quic_eps.extend(eps.iter().cloned());
             }
@@ -128,6 +156,35 @@ impl Node {
                 nats_eps.extend(eps);
             }
             names.push(c.name.clone());
+        }
+
+        // An import is missing only when nothing could ever serve it: no component here, no
+        // route or link, and no discovery.
+        let exports: Vec<String> = loaded_all
+            .iter()
+            .flat_map(|c| c.exports.iter().map(|e| e.func.instance.clone()))
+            .collect();
+        let mut forwarded = Vec::new();
+        for c in &loaded_all {
+            let missing: Vec<String> = c
+                .forwarded
+                .iter()
+                .filter(|i| !router.could_serve(i, &exports))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                return Err(LoadError::MissingImports {
+                    name: c.name.to_string(),
+                    missing,
+                }
+                .into());
+            }
+            for i in &c.forwarded {
+                tracing::info!(component = &*c.name, "forwarding import {i}");
+                if !forwarded.contains(i) {
+                    forwarded.push(i.clone());
+                }
+            }
         }
 
         let shutdown = CancellationToken::new();
@@ -159,14 +216,57 @@ impl Node {
         } else {
             None
         };
-        let nats = if cfg.nats.enabled {
-            let l = NatsListener::start(&cfg.nats, &nats_eps, shutdown.clone(), tracker.clone())
+        let nats_listener = match &nats {
+            Some(client) => {
+                let l = NatsListener::start(
+                    &cfg.nats,
+                    client.clone(),
+                    &nats_eps,
+                    shutdown.clone(),
+                    tracker.clone(),
+                )
                 .await?;
-            ready.push(format!("nats={}", l.url));
-            ready.push(format!("prefix={}", l.prefix));
-            Some(l)
-        } else {
-            None
+                ready.push(format!("nats={}", l.url));
+                ready.push(format!("prefix={}", l.prefix));
+                Some(l)
+            }
+            None => None,
+        };
+        let announcer = match (&nats, &table) {
+            (Some(client), Some(table)) => {
+                let mut instances: Vec<String> = Vec::new();
+                for e in quic_eps.iter().chain(&nats_eps) {
+                    if !instances.contains(&e.func().instance) {
+                        instances.push(e.func().instance.clone());
+                    }
+                }
+                let me = Announcement {
+                    node: cfg.node.id.clone(),
+                    nats_prefix: nats_listener
+                        .as_ref()
+                        .filter(|_| !nats_eps.is_empty())
+                        .map(|l| l.prefix.clone()),
+                    quic: quic
+                        .as_ref()
+                        .filter(|q| !q.local_addr.ip().is_unspecified() && !quic_eps.is_empty())
+                        .map(|q| q.local_addr.to_string()),
+                    server_name: Some(cfg.quic.server_name.clone()),
+                    instances,
+                    load: 0,
+                    ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis()).unwrap_or(u64::MAX),
+                };
+                let in_flight = tracker.clone();
+                Some(tokio::spawn(announce::run(
+                    client.clone(),
+                    discovery::subject(cfg.node.lattice.as_deref()),
+                    me,
+                    move || in_flight.len() as u64,
+                    cfg.mesh.announce_interval.get(),
+                    table.clone(),
+                    shutdown.clone(),
+                )))
+            }
+            _ => None,
         };
         ready.push(format!("components={}", names.join(",")));
         Ok(Node {
@@ -175,8 +275,11 @@ impl Node {
             shutdown,
             tracker,
             quic,
-            nats,
+            nats: nats_listener,
             drain_timeout: cfg.node.drain_timeout.0,
+            router,
+            forwarded,
+            announcer,
             _ticker: ticker,
         })
     }
@@ -185,6 +288,10 @@ impl Node {
     /// listeners. Returns whether every in-flight call finished.
     pub async fn drain(self) -> bool {
         self.shutdown.cancel();
+        if let Some(a) = self.announcer {
+            // Withdraws this node from its peers' tables.
+            let _ = tokio::time::timeout(Duration::from_secs(1), a).await;
+        }
         self.tracker.close();
         let finished = tokio::time::timeout(self.drain_timeout, self.tracker.wait())
             .await

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use witmesh_config::{ComponentConfig, Config, ValidateOptions, EXIT_CONFIG_ERROR};
+use witmesh_config::{ComponentConfig, Config, Transport, ValidateOptions, EXIT_CONFIG_ERROR};
 
 use super::Failure;
 use crate::node::{ComponentSource, Node};
@@ -46,6 +46,57 @@ pub struct UpArgs {
     /// Where to write the development certificate for clients (`quic.dev_ca_out`).
     #[arg(long, value_name = "PEM")]
     dev_ca_out: Option<PathBuf>,
+    /// Route an imported instance (repeatable): `INSTANCE=nats:PREFIX` or
+    /// `INSTANCE=quic://HOST:PORT` (a `[[routes]]` entry).
+    #[arg(long = "route", value_name = "INSTANCE=TARGET")]
+    routes: Vec<String>,
+    /// A PEM certificate (CA, or a peer's development certificate) trusted when dialling QUIC
+    /// peers (repeatable; `quic.trusted_ca`).
+    #[arg(long = "ca", value_name = "PEM")]
+    cas: Vec<PathBuf>,
+    /// This node's id in the mesh, logs and failure reports (`node.id`).
+    #[arg(long, value_name = "ID")]
+    node_id: Option<String>,
+}
+
+/// The `[[routes]]` entry (and, for QUIC, the `[[peers]]` entry) a `--route` flag stands for.
+fn route_flag(
+    spec: &str,
+    n: usize,
+) -> Result<(witmesh_config::RouteConfig, Option<witmesh_config::PeerConfig>), String> {
+    let (instance, target) = spec.split_once('=').ok_or_else(|| {
+        format!("--route `{spec}` is not INSTANCE=nats:PREFIX or INSTANCE=quic://HOST:PORT")
+    })?;
+    let mut route = witmesh_config::RouteConfig {
+        instance: instance.to_owned(),
+        via: Transport::Nats,
+        peers: Vec::new(),
+        timeout: witmesh_config::DEFAULT_ROUTE_TIMEOUT,
+        retries: witmesh_config::DEFAULT_ROUTE_RETRIES,
+        nats_prefix: None,
+    };
+    if let Some(prefix) = target.strip_prefix("nats:") {
+        route.nats_prefix = Some(prefix.to_owned());
+        Ok((route, None))
+    } else if let Some(addr) = target.strip_prefix("quic://") {
+        let addr = addr
+            .parse()
+            .map_err(|e| format!("--route `{spec}`: `{addr}` is not HOST:PORT: {e}"))?;
+        let name = format!("route-{n}");
+        route.via = Transport::Quic;
+        route.peers = vec![name.clone()];
+        let peer = witmesh_config::PeerConfig {
+            name,
+            quic: Some(addr),
+            server_name: None,
+            nats_prefix: None,
+        };
+        Ok((route, Some(peer)))
+    } else {
+        Err(format!(
+            "--route `{spec}`: the target `{target}` must start with `nats:` or `quic://`"
+        ))
+    }
 }
 
 impl UpArgs {
@@ -96,6 +147,18 @@ impl UpArgs {
         }
         if let Some(out) = &self.dev_ca_out {
             cfg.quic.dev_ca_out = Some(out.clone());
+        }
+        if let Some(id) = &self.node_id {
+            cfg.node.id.clone_from(id);
+        }
+        cfg.quic.trusted_ca.extend(self.cas.iter().cloned());
+        for (n, spec) in self.routes.iter().enumerate() {
+            let (route, peer) = route_flag(spec, n).map_err(|message| Failure {
+                message,
+                status: EXIT_CONFIG_ERROR as u8,
+            })?;
+            cfg.routes.push(route);
+            cfg.peers.extend(peer);
         }
         if cfg.quic.enabled && cfg.quic.cert.is_none() && cfg.quic.dev_ca_out.is_none() {
             let out = PathBuf::from(DEFAULT_DEV_CERT_OUT);

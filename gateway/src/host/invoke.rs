@@ -19,6 +19,8 @@ use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
 use super::convert::{from_val, to_val, ConvertError};
+use crate::route::ForwardError;
+use crate::transport::failure::Class;
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
 
@@ -45,6 +47,14 @@ pub enum CallError {
     /// A value cannot cross the component boundary.
     #[error(transparent)]
     Convert(#[from] ConvertError),
+    /// A call the component made through one of its imports failed, which failed this call.
+    #[error("an imported call failed: {message}")]
+    Forwarded {
+        /// The imported call's failure class, which this call takes on.
+        class: Class,
+        /// What the router reported.
+        message: String,
+    },
 }
 
 impl CallError {
@@ -57,6 +67,19 @@ impl CallError {
             CallError::Trap(_) => "trap",
             CallError::Instantiate(_) => "instantiate",
             CallError::Convert(_) => "unsupported",
+            CallError::Forwarded { class, .. } => class.as_str(),
+        }
+    }
+
+    /// The class callers are told over the wire.
+    #[must_use]
+    pub fn wire_class(&self) -> Class {
+        match self {
+            CallError::Overloaded { .. } => Class::Overloaded,
+            CallError::Deadline(_) => Class::Deadline,
+            CallError::Trap(_) => Class::Trap,
+            CallError::Instantiate(_) | CallError::Convert(_) => Class::Internal,
+            CallError::Forwarded { class, .. } => *class,
         }
     }
 }
@@ -78,7 +101,7 @@ impl LoadedComponent {
         deadline: Deadline,
     ) -> Result<Vec<Value>, CallError> {
         let start = Instant::now();
-        let budget = self.policy.call_timeout;
+        let budget = deadline.saturating_duration_since(Deadline::now());
         let _slot = tokio::time::timeout_at(deadline, self.slots.acquire())
             .await
             .ok()
@@ -89,13 +112,18 @@ impl LoadedComponent {
             })?;
         // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
         // that never leaves wasm; dropping the future drops the store and instance with it.
-        match tokio::time::timeout_at(deadline, self.run(export, params)).await {
+        match tokio::time::timeout_at(deadline, self.run(export, params, deadline)).await {
             Ok(result) => result,
             Err(_) => Err(CallError::Deadline(budget)),
         }
     }
 
-    async fn run(&self, export: &Export, params: &[Value]) -> Result<Vec<Value>, CallError> {
+    async fn run(
+        &self,
+        export: &Export,
+        params: &[Value],
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CallError> {
         let func = &export.func;
         let args = func
             .params
@@ -110,6 +138,7 @@ impl LoadedComponent {
             None => self.instantiate().await?,
         };
         warm.store.set_epoch_deadline(1);
+        warm.store.data_mut().deadline = Some(deadline.into_std());
         let f = warm
             .instance
             .get_func(&mut warm.store, export.index)
@@ -158,6 +187,8 @@ impl LoadedComponent {
                 limits,
                 http: wasmtime_wasi_http::WasiHttpCtx::new(),
                 http_policy: self.http_policy.clone(),
+                deadline: None,
+                link: None,
             },
         );
         store.limiter(|s| &mut s.limits);
@@ -174,9 +205,16 @@ impl LoadedComponent {
     }
 }
 
-/// The error for a wasmtime failure; interruptions do not happen (wasm yields instead), so
-/// everything else is the component's own failure.
+/// The error for a wasmtime failure: a failed forwarded import keeps its own class;
+/// interruptions do not happen (wasm yields instead), so everything else is the component's
+/// own failure.
 fn classify(e: wasmtime::Error, other: fn(String) -> CallError) -> CallError {
+    if let Some(f) = e.downcast_ref::<ForwardError>() {
+        return CallError::Forwarded {
+            class: f.class(),
+            message: f.to_string(),
+        };
+    }
     if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         CallError::Trap("interrupted".to_owned())
     } else {

@@ -9,6 +9,7 @@ mod engine;
 mod http;
 mod imports;
 mod invoke;
+mod link;
 mod logging;
 mod state;
 mod stdio;
@@ -109,6 +110,8 @@ pub struct LoadedComponent {
     idle: std::sync::Mutex<Vec<invoke::Warm>>,
     /// Functions the component exports, as wRPC names them.
     pub exports: Vec<Export>,
+    /// Imported instances linked to the router (served by other components or nodes).
+    pub forwarded: Vec<String>,
 }
 
 /// One exported function.
@@ -125,7 +128,8 @@ impl LoadedComponent {
     }
 
     /// Compiles and links a component (`bytes`, read from `path`), checking its imports, and
-    /// resolves the exports to serve (`only` empty: all of them).
+    /// resolves the exports to serve (`only` empty: all of them). Imports this host does not
+    /// provide go to `router` when there is one; without one they are missing.
     pub fn load(
         engine: &Engine,
         name: &str,
@@ -133,6 +137,7 @@ impl LoadedComponent {
         path: &Path,
         policy: Policy,
         only: &[String],
+        router: Option<&Arc<crate::route::Router>>,
     ) -> Result<Self, LoadError> {
         let wit = WitSet::from_component(bytes).map_err(|e| LoadError::Wit {
             path: path.to_owned(),
@@ -158,6 +163,16 @@ impl LoadedComponent {
             reason: format!("{e:#}"),
         })?;
         let missing = imports::unsatisfied(engine, &component);
+        let forwarded = match router {
+            Some(router) if !missing.is_empty() => {
+                link::forward_imports(&mut linker, &wit, &missing, router, &Arc::from(name))?
+            }
+            _ => Vec::new(),
+        };
+        let missing: Vec<String> = missing
+            .into_iter()
+            .filter(|m| !forwarded.contains(m))
+            .collect();
         if !missing.is_empty() {
             return Err(LoadError::MissingImports {
                 name: name.to_owned(),
@@ -200,6 +215,7 @@ impl LoadedComponent {
             idle: std::sync::Mutex::new(Vec::new()),
             policy,
             exports,
+            forwarded,
         })
     }
 }

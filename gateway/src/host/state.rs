@@ -19,6 +19,10 @@ pub struct CallState {
     pub(crate) limits: StoreLimits,
     pub(crate) http: WasiHttpCtx,
     pub(crate) http_policy: HttpPolicy,
+    /// The running call's deadline: forwarded imports must finish by then.
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// The link the component selected with `wasmcloud:bus/lattice.set-link-name`.
+    pub(crate) link: Option<Arc<str>>,
 }
 
 impl WasiView for CallState {

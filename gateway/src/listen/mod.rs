@@ -13,17 +13,19 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::serve::{handle, Endpoint};
+use crate::serve::{handle, CallMeta, Endpoint};
 
 /// After shutdown, how long the dispatcher keeps taking invocations that were already accepted
 /// (queued in the transport, or whose header was being read) before it lets go.
 const DRAIN_PICKUP: Duration = Duration::from_millis(100);
 
 /// Takes invocations of `ep` from `invocations` until shutdown, serving each in its own task
-/// (tracked, so a drain can wait for it): calls to one function run concurrently.
+/// (tracked, so a drain can wait for it): calls to one function run concurrently. `meta`
+/// reads what the transport carried beside each invocation (deadline, where to report).
 pub(crate) fn dispatch<C, W, R>(
     ep: Endpoint,
     invocations: impl Stream<Item = anyhow::Result<(C, W, R)>> + Send + 'static,
+    meta: impl Fn(C) -> CallMeta + Send + 'static,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) where
@@ -52,11 +54,12 @@ pub(crate) fn dispatch<C, W, R>(
                 }
             };
             match next {
-                Some(Ok((_cx, tx, rx))) => {
+                Some(Ok((cx, tx, rx))) => {
                     let ep = ep.clone();
+                    let meta = meta(cx);
                     calls.spawn(async move {
                         // Failures are logged inside `handle`, with the function and reason.
-                        let _ = handle(&ep, rx, tx).await;
+                        let _ = handle(&ep, meta, rx, tx).await;
                     });
                 }
                 Some(Err(e)) => {

@@ -10,7 +10,37 @@ use witmesh_config::NatsConfig;
 use wrpc_transport::Serve as _;
 
 use super::dispatch;
-use crate::serve::Endpoint;
+use crate::serve::{CallMeta, Endpoint, Report};
+use crate::transport::failure::{HEADER_DEADLINE_MS, HEADER_ERROR_TO};
+use wrpc_transport_nats::NatsContext;
+
+/// Longest subject a caller may ask failure reports to go to.
+const MAX_REPORT_SUBJECT: usize = 256; // inbox subjects are well under 100 bytes
+
+/// The deadline and report subject a witmesh caller sent as headers. Reports only go to inbox
+/// subjects, so a caller cannot aim them at another service's subject.
+fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
+    let Some(headers) = cx.headers else {
+        return CallMeta::default();
+    };
+    let budget = headers
+        .get(HEADER_DEADLINE_MS)
+        .and_then(|v| v.as_str().parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
+    let report = headers
+        .get(HEADER_ERROR_TO)
+        .map(|v| v.as_str())
+        .filter(|s| {
+            s.starts_with("_INBOX.")
+                && s.len() <= MAX_REPORT_SUBJECT
+                && !s.contains(['*', '>', ' ', '\t', '\r', '\n'])
+        })
+        .map_or(Report::None, |s| Report::Nats {
+            nats: nats.clone(),
+            subject: s.to_owned(),
+        });
+    CallMeta { budget, report }
+}
 
 /// A running NATS listener.
 pub struct NatsListener {
@@ -24,13 +54,8 @@ pub struct NatsListener {
 }
 
 impl NatsListener {
-    /// Connects to NATS and subscribes for every endpoint until `shutdown`.
-    pub async fn start(
-        cfg: &NatsConfig,
-        endpoints: &[Endpoint],
-        shutdown: CancellationToken,
-        tracker: TaskTracker,
-    ) -> anyhow::Result<Self> {
+    /// Connects to the NATS server `cfg` names.
+    pub async fn connect(cfg: &NatsConfig) -> anyhow::Result<async_nats::Client> {
         let mut opts = async_nats::ConnectOptions::new()
             .connection_timeout(cfg.connect_timeout.0)
             .name("witmesh");
@@ -49,10 +74,19 @@ impl NatsListener {
             }
             opts = opts.require_tls(true);
         }
-        let client = opts
-            .connect(cfg.url.as_str())
+        opts.connect(cfg.url.as_str())
             .await
-            .with_context(|| format!("cannot connect to NATS at {}", cfg.url))?;
+            .with_context(|| format!("cannot connect to NATS at {}", cfg.url))
+    }
+
+    /// Subscribes for every endpoint on `client` until `shutdown`.
+    pub async fn start(
+        cfg: &NatsConfig,
+        client: async_nats::Client,
+        endpoints: &[Endpoint],
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> anyhow::Result<Self> {
         let prefix = cfg.prefix.clone().unwrap_or_default();
         let wrpc = wrpc_transport_nats::Client::new(
             client.clone(),
@@ -69,7 +103,9 @@ impl NatsListener {
                 .with_context(|| {
                     format!("cannot subscribe for `{}.{}`", func.instance, func.name)
                 })?;
-            dispatch(ep.clone(), invocations, shutdown.clone(), tracker.clone());
+            let nats = client.clone();
+            let meta = move |cx: NatsContext| call_meta(&nats, cx);
+            dispatch(ep.clone(), invocations, meta, shutdown.clone(), tracker.clone());
         }
         client.flush().await.context("NATS flush failed")?;
         Ok(NatsListener {

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -19,14 +20,18 @@ use wrpc_transport::Serve as _;
 
 use super::dispatch;
 use super::frame_guard::FrameGuard;
-use crate::serve::Endpoint;
+use crate::serve::{CallMeta, Endpoint, Report};
 
 /// wRPC's dispatcher over QUIC streams whose send side counts as in-flight work until the
 /// caller has received the results, so a drain waits for delivery, not just for the handler.
 /// Its receive side is guarded: frame lengths from the wire are checked before wRPC's frame
 /// reader allocates for them.
 type Dispatcher =
-    wrpc_transport::Server<(), FrameGuard<RecvStream>, TrackedSend, DrainAwareStreams>;
+    wrpc_transport::Server<FailCode, FrameGuard<RecvStream>, TrackedSend, DrainAwareStreams>;
+
+/// The failure class code a handler sets for its stream (0: none), which the stream's send
+/// side resets the stream with.
+type FailCode = Arc<AtomicU32>;
 
 /// The application error code a stream is stopped with once it is done (as upstream's QUIC
 /// transport does).
@@ -64,7 +69,11 @@ impl QuicListener {
                 .serve(&func.instance, &func.name, ep.param_paths())
                 .await
                 .with_context(|| format!("cannot serve `{}.{}`", func.instance, func.name))?;
-            dispatch(ep.clone(), invocations, shutdown.clone(), tracker.clone());
+            let meta = |code: FailCode| CallMeta {
+                budget: None,
+                report: Report::Quic(code),
+            };
+            dispatch(ep.clone(), invocations, meta, shutdown.clone(), tracker.clone());
         }
         tracker.spawn(accept_connections(
             endpoint.clone(),
@@ -130,12 +139,14 @@ async fn accept_streams(
         let token = tracker.token();
         // Read each header in its own task so one slow stream cannot stall the connection.
         tokio::spawn(async move {
+            let code = FailCode::default();
             let tx = TrackedSend {
                 inner: tx,
+                code: code.clone(),
                 _token: token,
             };
             let rx = FrameGuard::new(rx, max_frame);
-            let one = OneStream(Mutex::new(Some((tx, rx))));
+            let one = OneStream(Mutex::new(Some((code, tx, rx))));
             match tokio::time::timeout(HEADER_TIMEOUT, wrpc.accept(one)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(AcceptError::UnhandledFunction { instance, name })) => {
@@ -151,26 +162,27 @@ async fn accept_streams(
 }
 
 /// One already-accepted stream pair, presented to wRPC's dispatcher.
-struct OneStream(Mutex<Option<(TrackedSend, FrameGuard<RecvStream>)>>);
+struct OneStream(Mutex<Option<(FailCode, TrackedSend, FrameGuard<RecvStream>)>>);
 
 impl Accept for OneStream {
-    type Context = ();
+    type Context = FailCode;
     type Outgoing = TrackedSend;
     type Incoming = FrameGuard<RecvStream>;
 
-    async fn accept(&self) -> std::io::Result<((), TrackedSend, FrameGuard<RecvStream>)> {
+    async fn accept(&self) -> std::io::Result<(FailCode, TrackedSend, FrameGuard<RecvStream>)> {
         self.0
             .lock()
             .await
             .take()
-            .map(|(tx, rx)| ((), tx, rx))
             .ok_or_else(|| std::io::Error::other("stream already taken"))
     }
 }
 
-/// A stream's send side that holds a drain token until it is dropped.
+/// A stream's send side that holds a drain token until it is dropped, and the failure code
+/// its call's handler may set.
 pub struct TrackedSend {
     inner: SendStream,
+    code: FailCode,
     _token: TaskTrackerToken,
 }
 
@@ -204,9 +216,16 @@ impl ConnHandler<FrameGuard<RecvStream>, TrackedSend> for DrainAwareStreams {
         let _ = rx.into_inner().stop(STREAM_DONE.into());
     }
 
-    async fn on_egress(tx: TrackedSend, res: std::io::Result<()>) {
+    async fn on_egress(mut tx: TrackedSend, res: std::io::Result<()>) {
         if let Err(e) = res {
             tracing::debug!("writing a call's results failed: {e}");
+        }
+        // A failed call: tell the caller its class with the reset code (witmesh callers read
+        // it; others see a reset, as upstream servers give them).
+        let code = tx.code.load(Ordering::Acquire);
+        if code != 0 {
+            let _ = tx.inner.reset(code.into());
+            return;
         }
         // The caller stops the stream once it has read everything; until then the results
         // are in flight. Dropping `tx` afterwards releases its drain token.

@@ -1,13 +1,20 @@
 //! listener → decode/type-check → call → encode, for one invocation.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, ValuesDecoder};
 
 use super::Endpoint;
 use crate::host::CallError;
+use crate::transport::failure::Class;
+use crate::transport::nats::publish_report;
 
-/// Why an invocation failed. The caller sees its stream end without results; the log says why.
+/// Why an invocation failed. The log says why; witmesh callers are told the class and the
+/// message ([`Report`]); other callers see the stream end without results.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The parameters were not valid for the function's types.
@@ -37,16 +44,65 @@ impl ServeError {
             ServeError::Write(_) => "write",
         }
     }
+
+    /// The class told to witmesh callers.
+    pub fn wire_class(&self) -> Class {
+        match self {
+            ServeError::Params(_) | ServeError::ParamsTimeout(_) => Class::BadParams,
+            ServeError::Call(e) => e.wire_class(),
+            ServeError::Results(_) => Class::BadResults,
+            ServeError::Write(_) => Class::Lost,
+        }
+    }
+}
+
+/// Where a failure report goes, when the caller is a witmesh peer that asked for one.
+#[derive(Clone, Default)]
+pub enum Report {
+    /// The caller asked for none (an upstream wRPC peer).
+    #[default]
+    None,
+    /// Publish to this subject on NATS.
+    Nats {
+        /// The connection to publish on.
+        nats: async_nats::Client,
+        /// The caller's report subject.
+        subject: String,
+    },
+    /// Reset the QUIC stream with the class's code: the listener reads the code from here.
+    Quic(Arc<AtomicU32>),
+}
+
+impl Report {
+    async fn send(&self, class: Class, node: &str, message: &str) {
+        match self {
+            Report::None => {}
+            Report::Nats { nats, subject } => {
+                publish_report(nats, subject, class, node, message).await;
+            }
+            Report::Quic(code) => code.store(class.quic_code(), Ordering::Release),
+        }
+    }
+}
+
+/// What a transport carries beside an invocation.
+#[derive(Clone, Default)]
+pub struct CallMeta {
+    /// The caller's remaining deadline, when it sent one.
+    pub budget: Option<Duration>,
+    /// Where to report a failure.
+    pub report: Report,
 }
 
 /// Serves one invocation of `ep` whose parameters arrive on `rx`; results go to `tx`.
-/// Failures are logged here with component, function and reason.
-pub async fn handle<R, W>(ep: &Endpoint, rx: R, tx: W) -> Result<(), ServeError>
+/// Failures are logged here with component, function and reason, and reported to the caller
+/// when it asked.
+pub async fn handle<R, W>(ep: &Endpoint, meta: CallMeta, rx: R, mut tx: W) -> Result<(), ServeError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let result = serve(ep, rx, tx).await;
+    let result = serve(ep, meta.budget, rx, &mut tx).await;
     if let Err(e) = &result {
         let func = ep.func();
         tracing::warn!(
@@ -56,17 +112,27 @@ where
             class = e.class(),
             "call failed: {e}"
         );
+        let message = format!("in component {}, function {}: {e}", ep.component.name, func.name);
+        // Reported before the results stream ends, so the caller has it when it sees the end.
+        meta.report.send(e.wire_class(), &ep.node, &message).await;
     }
+    drop(tx);
     result
 }
 
-async fn serve<R, W>(ep: &Endpoint, mut rx: R, mut tx: W) -> Result<(), ServeError>
+async fn serve<R, W>(
+    ep: &Endpoint,
+    budget: Option<Duration>,
+    mut rx: R,
+    tx: &mut W,
+) -> Result<(), ServeError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let func = ep.func();
-    let timeout = ep.component.call_timeout();
+    // The caller's remaining budget, when it is the shorter: this node does not work past it.
+    let timeout = budget.map_or(ep.component.call_timeout(), |b| b.min(ep.component.call_timeout()));
     // One deadline for the whole call: reading parameters spends from the same budget.
     let deadline = tokio::time::Instant::now() + timeout;
     let mut dec = ValuesDecoder::new(func.params.clone(), func.param_labels.clone(), ep.limits);
@@ -80,6 +146,7 @@ where
     tracing::debug!(
         component = &*ep.component.name,
         function = func.name.as_str(),
+        budget_ms = timeout.as_millis() as u64,
         "call started"
     );
     let export = &ep.component.exports[ep.export];

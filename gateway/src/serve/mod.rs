@@ -3,7 +3,7 @@
 
 mod handler;
 
-pub use handler::{handle, ServeError};
+pub use handler::{handle, CallMeta, Report, ServeError};
 
 use std::sync::Arc;
 
@@ -21,16 +21,19 @@ pub struct Endpoint {
     pub export: usize,
     /// Bounds on the parameters read from the wire.
     pub limits: Limits,
+    /// This node's id, named in failure reports.
+    pub node: Arc<str>,
 }
 
 impl Endpoint {
     /// Every export of `component` as an endpoint.
-    pub fn all(component: &Arc<LoadedComponent>, limits: Limits) -> Vec<Endpoint> {
+    pub fn all(component: &Arc<LoadedComponent>, limits: Limits, node: &Arc<str>) -> Vec<Endpoint> {
         (0..component.exports.len())
             .map(|export| Endpoint {
                 component: component.clone(),
                 export,
                 limits,
+                node: node.clone(),
             })
             .collect()
     }

@@ -1,0 +1,7 @@
+//! What protects a forwarded call on its way: latency estimates for balancing, outlier
+//! ejection, and the retry rules. Each piece is pure decision logic over an explicit clock,
+//! tested without a network; [`crate::route`] wires them around each attempt.
+
+pub mod breaker;
+pub mod ewma;
+pub mod retry;

@@ -1,0 +1,621 @@
+//! Routing a component's import to a provider, and the resilience around each attempt.
+//!
+//! The order of resolution (first that has any provider wins):
+//! 1. the named link the calling component selected with `set-link-name`, if it covers the
+//!    instance;
+//! 2. a component on this node exporting a compatible instance: called in-process, no network;
+//! 3. a `[[routes]]` entry (or `--route`) matching the instance;
+//! 4. nodes heard through discovery that serve a compatible version.
+//!
+//! Among several providers each attempt goes to the better of two random picks by peak-EWMA
+//! load ([`balance`]), skipping ejected ones; a failed attempt is retried on another provider
+//! only when [`crate::resilience::retry::safe_to_retry`] allows it and the retry budget has
+//! room, within the call's one deadline.
+
+pub mod announce;
+pub mod balance;
+pub mod discovery;
+pub mod version;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use witmesh_config::{Config, HostPort, MeshConfig, PeerConfig, RouteConfig, Transport};
+use witmesh_proto::codec::Limits;
+use witmesh_proto::{Func, Value};
+
+use crate::host::LoadedComponent;
+use crate::resilience::breaker::{Breaker, State};
+use crate::resilience::retry::{backoff, safe_to_retry, RetryBudget};
+use crate::transport::failure::Class;
+use crate::transport::nats::NatsOut;
+use crate::transport::quic::QuicOut;
+use crate::transport::{call, Address, AttemptError, RemoteFailure};
+use balance::Health;
+
+/// Why a forwarded call failed, as the calling component's host sees it.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// Nothing serves the instance.
+    #[error("no provider of `{instance}` is available (looked in: {searched}); serve it on a node of the mesh, or add a [[routes]] entry or --route")]
+    NoProvider {
+        /// The imported instance.
+        instance: String,
+        /// Where the router looked.
+        searched: String,
+    },
+    /// Every attempt failed, or the last failure could not be retried.
+    #[error("`{instance}.{func}` via {provider} failed after {attempts} attempt(s): {last}")]
+    Failed {
+        /// The imported instance.
+        instance: String,
+        /// The function.
+        func: String,
+        /// The provider of the last attempt.
+        provider: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's failure.
+        last: AttemptError,
+    },
+    /// The call's deadline passed.
+    #[error("`{instance}.{func}` got no answer within its deadline of {timeout:?} ({attempts} attempt(s), last via {provider})")]
+    Deadline {
+        /// The imported instance.
+        instance: String,
+        /// The function.
+        func: String,
+        /// The deadline.
+        timeout: Duration,
+        /// Attempts made.
+        attempts: u32,
+        /// The provider of the last attempt.
+        provider: String,
+    },
+}
+
+impl ForwardError {
+    /// The failure class callers see.
+    pub fn class(&self) -> Class {
+        match self {
+            ForwardError::NoProvider { .. } => Class::NoProvider,
+            ForwardError::Failed { last, .. } => last.class(),
+            ForwardError::Deadline { .. } => Class::Deadline,
+        }
+    }
+}
+
+/// A component of this node serving an instance.
+#[derive(Clone)]
+pub struct LocalExport {
+    /// The component.
+    pub component: Arc<LoadedComponent>,
+    /// Index into its exports.
+    pub export: usize,
+}
+
+/// One place a call can go.
+#[derive(Clone)]
+enum Target {
+    Local(LocalExport),
+    Remote(Address),
+}
+
+/// A provider of one instance.
+#[derive(Clone)]
+struct Provider {
+    /// The node serving it (or the route's name for it).
+    node: String,
+    /// The provider's own instance name (its version may differ from the import's).
+    instance: String,
+    target: Target,
+    /// Where it was found: `local`, `route`, `link:NAME` or `discovery`.
+    source: String,
+}
+
+impl Provider {
+    fn key(&self) -> String {
+        match &self.target {
+            Target::Local(l) => format!("local:{}", l.component.name),
+            Target::Remote(a) => format!("{a}"),
+        }
+    }
+}
+
+/// Where forwarded calls go: the node's routing table, balancer state, retry budget and
+/// outbound transports.
+pub struct Router {
+    node: Arc<str>,
+    mesh: MeshConfig,
+    routes: Vec<RouteConfig>,
+    peers: Vec<PeerConfig>,
+    quic_server_name: String,
+    limits: Limits,
+    local: RwLock<Vec<(String, LocalExport)>>,
+    nats: Option<Arc<NatsOut>>,
+    quic: QuicOut,
+    discovered: Option<Arc<discovery::Table>>,
+    health: Mutex<HashMap<String, Health>>,
+    budget: Mutex<RetryBudget>,
+}
+
+/// One line of `witmesh routes`: an imported instance and what serves it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteView {
+    /// The instance as imported.
+    pub instance: String,
+    /// Its providers now.
+    pub providers: Vec<ProviderView>,
+}
+
+/// A provider as `witmesh routes` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderView {
+    /// Node id (or route name).
+    pub node: String,
+    /// The provider's instance, with the version chosen.
+    pub instance: String,
+    /// `local`, `nats:PREFIX` or `quic://ADDR`.
+    pub address: String,
+    /// How it was found.
+    pub source: String,
+    /// `closed`, `open` (ejected) or `probing`.
+    pub breaker: String,
+    /// Latency estimate, microseconds.
+    pub ewma_us: u64,
+    /// Calls in flight from this node.
+    pub in_flight: u64,
+    /// Calls that succeeded.
+    pub ok: u64,
+    /// Calls that failed.
+    pub failed: u64,
+}
+
+impl Router {
+    /// A router for `cfg`, calling out over `nats` (when connected) and QUIC trusting
+    /// `trusted_pem`.
+    pub fn new(
+        cfg: &Config,
+        limits: Limits,
+        nats: Option<async_nats::Client>,
+        trusted_pem: &[u8],
+        discovered: Option<Arc<discovery::Table>>,
+    ) -> anyhow::Result<Self> {
+        Ok(Router {
+            node: Arc::from(cfg.node.id.as_str()),
+            mesh: cfg.mesh.clone(),
+            routes: cfg.routes.clone(),
+            peers: cfg.peers.clone(),
+            quic_server_name: cfg.quic.server_name.clone(),
+            limits,
+            local: RwLock::new(Vec::new()),
+            nats: nats.map(|n| Arc::new(NatsOut::new(n))),
+            quic: QuicOut::new(
+                trusted_pem,
+                "no CA is trusted for dialling QUIC peers: set `[quic] trusted_ca` or pass --ca PEM (a peer's development certificate works)".to_owned(),
+            )?,
+            discovered,
+            health: Mutex::new(HashMap::new()),
+            budget: Mutex::new(RetryBudget::new(
+                cfg.mesh.retry_budget_percent,
+                cfg.mesh.retry_min_per_second,
+            )),
+        })
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Registers the exports of a component of this node as in-process providers.
+    pub fn add_local(&self, component: &Arc<LoadedComponent>) {
+        if let Ok(mut local) = self.local.write() {
+            for (export, e) in component.exports.iter().enumerate() {
+                local.push((
+                    e.func.instance.clone(),
+                    LocalExport {
+                        component: component.clone(),
+                        export,
+                    },
+                ));
+            }
+        }
+    }
+
+    /// Whether anything could ever serve `instance`: a local component, a route or link, or
+    /// discovery.
+    pub fn could_serve(&self, instance: &str, local_exports: &[String]) -> bool {
+        self.discovered.is_some()
+            || local_exports.iter().any(|e| version::compatible(instance, e))
+            || self.routes.iter().any(|r| r.matches(instance))
+            || self
+                .mesh
+                .links
+                .iter()
+                .any(|l| l.interfaces.iter().any(|p| pattern_matches(p, instance)))
+    }
+
+    /// The deadline for calls to `func` through `route`.
+    fn timeout(&self, func: &Func, route: Option<&RouteConfig>) -> Duration {
+        let key = format!("{}.{}", func.instance, func.name);
+        self.mesh
+            .timeouts
+            .get(&key)
+            .map(|t| t.get())
+            .or_else(|| route.map(|r| r.timeout.get()))
+            .unwrap_or(self.mesh.default_timeout.get())
+    }
+
+    fn peer_address(&self, peer: &PeerConfig, via: Transport, prefix: Option<&str>) -> Option<Address> {
+        match via {
+            Transport::Nats => prefix
+                .or(peer.nats_prefix.as_deref())
+                .map(|p| Address::Nats { prefix: p.to_owned() }),
+            Transport::Quic => peer.quic.clone().map(|addr| Address::Quic {
+                server_name: peer
+                    .tls_server_name(&witmesh_config::QuicConfig {
+                        server_name: self.quic_server_name.clone(),
+                        ..witmesh_config::QuicConfig::default()
+                    })
+                    .to_owned(),
+                addr,
+            }),
+        }
+    }
+
+    fn providers(&self, instance: &str, link: Option<&str>) -> (Vec<Provider>, Option<&RouteConfig>, Vec<&'static str>) {
+        let mut searched = Vec::new();
+        if let Some(name) = link.filter(|n| *n != "default") {
+            searched.push("link");
+            let covering = self.mesh.links.iter().find(|l| {
+                l.name == name && l.interfaces.iter().any(|p| pattern_matches(p, instance))
+            });
+            if let Some(l) = covering {
+                let address = match (&l.nats_prefix, &l.peer) {
+                    (Some(prefix), _) => Some(Address::Nats { prefix: prefix.clone() }),
+                    (None, Some(peer)) => self.peers.iter().find(|p| &p.name == peer).and_then(|p| {
+                        self.peer_address(p, if p.quic.is_some() { Transport::Quic } else { Transport::Nats }, None)
+                    }),
+                    (None, None) => None,
+                };
+                if let Some(address) = address {
+                    return (
+                        vec![Provider {
+                            node: format!("link {name}"),
+                            instance: instance.to_owned(),
+                            target: Target::Remote(address),
+                            source: format!("link:{name}"),
+                        }],
+                        None,
+                        searched,
+                    );
+                }
+            }
+        }
+        searched.push("local components");
+        if let Ok(local) = self.local.read() {
+            let found: Vec<Provider> = local
+                .iter()
+                .filter(|(i, _)| version::compatible(instance, i))
+                .map(|(i, l)| Provider {
+                    node: self.node.to_string(),
+                    instance: i.clone(),
+                    target: Target::Local(l.clone()),
+                    source: "local".to_owned(),
+                })
+                .collect();
+            if !found.is_empty() {
+                return (found, None, searched);
+            }
+        }
+        searched.push("routes");
+        if let Some(route) = self.routes.iter().filter(|r| r.matches(instance)).max_by_key(|r| match r.instance.strip_suffix('*') {
+            Some(prefix) => prefix.len(),
+            None => usize::MAX,
+        }) {
+            let mut found = Vec::new();
+            if route.peers.is_empty() {
+                if let (Transport::Nats, Some(prefix)) = (route.via, &route.nats_prefix) {
+                    found.push(Provider {
+                        node: format!("nats:{prefix}"),
+                        instance: instance.to_owned(),
+                        target: Target::Remote(Address::Nats { prefix: prefix.clone() }),
+                        source: "route".to_owned(),
+                    });
+                }
+            }
+            for name in &route.peers {
+                if let Some(peer) = self.peers.iter().find(|p| &p.name == name) {
+                    if let Some(address) = self.peer_address(peer, route.via, route.nats_prefix.as_deref()) {
+                        found.push(Provider {
+                            node: peer.name.clone(),
+                            instance: instance.to_owned(),
+                            target: Target::Remote(address),
+                            source: "route".to_owned(),
+                        });
+                    }
+                }
+            }
+            return (found, Some(route), searched);
+        }
+        if let Some(table) = &self.discovered {
+            searched.push("discovery");
+            let mut found = Vec::new();
+            for known in table.live(Instant::now()) {
+                let a = &known.announcement;
+                if *a.node == *self.node {
+                    continue;
+                }
+                for provided in a.instances.iter().filter(|p| version::compatible(instance, p)) {
+                    let quic = a
+                        .quic
+                        .as_deref()
+                        .and_then(|q| q.parse::<HostPort>().ok())
+                        .filter(|_| self.quic.can_dial());
+                    let address = match (quic, &a.nats_prefix, &self.nats) {
+                        (Some(addr), _, _) => Address::Quic {
+                            addr,
+                            server_name: a.server_name.clone().unwrap_or_else(|| self.quic_server_name.clone()),
+                        },
+                        (None, Some(prefix), Some(_)) => Address::Nats { prefix: prefix.clone() },
+                        _ => continue,
+                    };
+                    found.push(Provider {
+                        node: a.node.clone(),
+                        instance: provided.clone(),
+                        target: Target::Remote(address),
+                        source: "discovery".to_owned(),
+                    });
+                }
+            }
+            // Replicas in one NATS queue group share an address: one provider each.
+            let mut seen = std::collections::HashSet::new();
+            found.retain(|p| seen.insert((p.key(), p.instance.clone())));
+            return (found, None, searched);
+        }
+        (Vec::new(), None, searched)
+    }
+
+    /// Calls `func` (an import of component `caller`, which selected `link`) with `params`,
+    /// finishing by `outer` (the calling call's own deadline) at the latest.
+    pub async fn call(
+        &self,
+        caller: &str,
+        link: Option<&str>,
+        func: &Func,
+        params: Vec<Value>,
+        outer: Option<Instant>,
+    ) -> Result<Vec<Value>, ForwardError> {
+        let (providers, route, searched) = self.providers(&func.instance, link);
+        if providers.is_empty() {
+            return Err(ForwardError::NoProvider {
+                instance: func.instance.clone(),
+                searched: searched.join(", "),
+            });
+        }
+        let timeout = self.timeout(func, route);
+        let start = Instant::now();
+        let deadline = outer.map_or(start + timeout, |o| o.min(start + timeout));
+        let idempotent = self.mesh.is_idempotent(&func.instance, &func.name);
+        let max_attempts = route
+            .map(|r| r.retries.saturating_add(1))
+            .filter(|n| *n > 1)
+            .unwrap_or(self.mesh.max_attempts)
+            .max(1);
+        let keys: Vec<String> = providers.iter().map(Provider::key).collect();
+        if let Ok(mut b) = self.budget.lock() {
+            b.record_call(start);
+        }
+        let mut encoded = None;
+        let mut tried: Vec<usize> = Vec::new();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let now = Instant::now();
+            let Some(i) = self.pick(&keys, &tried, now) else {
+                return Err(ForwardError::NoProvider {
+                    instance: func.instance.clone(),
+                    searched: format!("{} (every provider is ejected after failures)", searched.join(", ")),
+                });
+            };
+            let provider = &providers[i];
+            let attempt_deadline = self
+                .mesh
+                .attempt_timeout
+                .map_or(deadline, |t| deadline.min(now + t.get()));
+            let result = self
+                .attempt(caller, provider, func, &params, &mut encoded, attempt_deadline)
+                .await;
+            let elapsed = now.elapsed();
+            self.record(&keys[i], elapsed, result.as_ref().err());
+            let e = match result {
+                Ok(values) => return Ok(values),
+                Err(e) => e,
+            };
+            tracing::debug!(
+                caller,
+                instance = func.instance.as_str(),
+                function = func.name.as_str(),
+                provider = provider.key().as_str(),
+                attempt = attempts,
+                class = e.class().as_str(),
+                "attempt failed: {e}"
+            );
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ForwardError::Deadline {
+                    instance: func.instance.clone(),
+                    func: func.name.clone(),
+                    timeout: deadline.saturating_duration_since(start),
+                    attempts,
+                    provider: provider.key(),
+                });
+            }
+            let retry = safe_to_retry(e.class(), idempotent, e.results_started())
+                && attempts < max_attempts
+                && self.budget.lock().map(|mut b| b.try_retry(now)).unwrap_or(false);
+            if !retry {
+                return Err(ForwardError::Failed {
+                    instance: func.instance.clone(),
+                    func: func.name.clone(),
+                    provider: provider.key(),
+                    attempts,
+                    last: e,
+                });
+            }
+            tried.push(i);
+            let wait = backoff(attempts, self.mesh.backoff_base.get(), self.mesh.backoff_max.get());
+            tokio::time::sleep(wait.min(deadline.saturating_duration_since(now))).await;
+        }
+    }
+
+    fn pick(&self, keys: &[String], tried: &[usize], now: Instant) -> Option<usize> {
+        let mut health = self.health.lock().ok()?;
+        for k in keys {
+            health.entry(k.clone()).or_insert_with(|| {
+                Health::new(
+                    Breaker::new(self.mesh.breaker_failures, self.mesh.breaker_ejection.get()),
+                    now,
+                )
+            });
+        }
+        let refs: Vec<&Health> = keys.iter().filter_map(|k| health.get(k)).collect();
+        let i = balance::pick(&refs, tried, now)?;
+        let h = health.get_mut(&keys[i])?;
+        if !h.breaker.admit(now) {
+            return None;
+        }
+        h.in_flight += 1;
+        Some(i)
+    }
+
+    fn record(&self, key: &str, elapsed: Duration, failure: Option<&AttemptError>) {
+        let Ok(mut health) = self.health.lock() else {
+            return;
+        };
+        let Some(h) = health.get_mut(key) else { return };
+        let now = Instant::now();
+        h.in_flight = h.in_flight.saturating_sub(1);
+        h.ewma.observe(elapsed, now);
+        match failure {
+            None => {
+                h.ok += 1;
+                h.breaker.success();
+            }
+            // A caller's own bad value says nothing about the provider.
+            Some(e) if e.class() == Class::BadParams => {}
+            Some(_) => {
+                h.failed += 1;
+                if h.breaker.failure(now) {
+                    tracing::warn!(provider = key, "provider ejected after repeated failures");
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        caller: &str,
+        provider: &Provider,
+        func: &Func,
+        params: &[Value],
+        encoded: &mut Option<bytes::Bytes>,
+        deadline: Instant,
+    ) -> Result<Vec<Value>, AttemptError> {
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let address = match &provider.target {
+            Target::Local(l) => {
+                let export = &l.component.exports[l.export];
+                return l
+                    .component
+                    .call(export, params, deadline.into())
+                    .await
+                    .map_err(|e| {
+                        AttemptError::Remote(RemoteFailure {
+                            class: e.wire_class(),
+                            node: self.node.to_string(),
+                            message: format!("in component {} (called by {caller}): {e}", l.component.name),
+                        })
+                    });
+            }
+            Target::Remote(a) => a,
+        };
+        let bytes = match encoded {
+            Some(b) => b.clone(),
+            None => {
+                let b = call::encode_params(func, params)?;
+                *encoded = Some(b.clone());
+                b
+            }
+        };
+        let run = async {
+            match address {
+                Address::Nats { prefix } => match &self.nats {
+                    Some(n) => n.attempt(prefix, &provider.instance, func, bytes, self.limits, budget).await,
+                    None => Err(AttemptError::NotSent {
+                        reason: "this node has no NATS connection; enable [nats]".to_owned(),
+                    }),
+                },
+                Address::Quic { addr, server_name } => {
+                    self.quic
+                        .attempt(addr, server_name, &provider.instance, func, bytes, self.limits)
+                        .await
+                }
+            }
+        };
+        match tokio::time::timeout_at(deadline.into(), run).await {
+            Ok(r) => r,
+            Err(_) => Err(AttemptError::Deadline { after: budget }),
+        }
+    }
+
+    /// What serves each instance in `instances`, for `witmesh routes`.
+    pub fn view(&self, instances: &[String]) -> Vec<RouteView> {
+        let health = self.health.lock().map(|h| h.clone()).unwrap_or_default();
+        instances
+            .iter()
+            .map(|instance| {
+                let (providers, _, _) = self.providers(instance, None);
+                RouteView {
+                    instance: instance.clone(),
+                    providers: providers
+                        .iter()
+                        .map(|p| {
+                            let h = health.get(&p.key());
+                            ProviderView {
+                                node: p.node.clone(),
+                                instance: p.instance.clone(),
+                                address: match &p.target {
+                                    Target::Local(l) => format!("local:{}", l.component.name),
+                                    Target::Remote(a) => a.to_string(),
+                                },
+                                source: p.source.clone(),
+                                breaker: match h.map(|h| h.breaker.state()) {
+                                    None | Some(State::Closed) => "closed",
+                                    Some(State::Open(_)) => "open",
+                                    Some(State::Probing) => "probing",
+                                }
+                                .to_owned(),
+                                ewma_us: h.map_or(0, |h| (h.ewma.get() / 1000.0) as u64),
+                                in_flight: h.map_or(0, |h| h.in_flight),
+                                ok: h.map_or(0, |h| h.ok),
+                                failed: h.map_or(0, |h| h.failed),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether an instance pattern (`name`, or `prefix*`) covers `instance`.
+fn pattern_matches(pattern: &str, instance: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => instance.starts_with(prefix),
+        None => version::compatible(instance, pattern) || pattern == instance,
+    }
+}

@@ -1,0 +1,257 @@
+//! Outbound wRPC over QUIC: one long-lived TLS 1.3 connection per peer address, dialled on
+//! first use and again after it closes; one bidirectional stream per call. A witmesh
+//! provider that fails a call resets the stream with a code naming the failure class, which
+//! this side reads back (QUIC carries no message: that stays in the provider's log).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use quinn::{RecvStream, SendStream, VarInt};
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::Mutex;
+use witmesh_config::HostPort;
+use witmesh_proto::codec::Limits;
+use witmesh_proto::{Func, Value};
+use wrpc_transport::frame::{Incoming, InvokeBuilder, Outgoing};
+use wrpc_transport::Invoke;
+
+use super::call::{attempt, FailureWatch};
+use super::failure::Class;
+use super::{AttemptError, RemoteFailure};
+
+/// Keep-alive on peer connections, so an idle connection to a live peer stays open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1); // well under the idle timeout
+/// A peer silent this long is taken for dead and its connection closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5); // notices a vanished peer within seconds
+/// Longest a QUIC handshake with a peer may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5); // loopback and LAN handshakes take milliseconds
+
+/// The code a stream is stopped with once done, as upstream's QUIC transport uses.
+const STREAM_DONE: VarInt = VarInt::from_u32(1);
+
+/// Calls providers over QUIC.
+pub struct QuicOut {
+    client: Option<quinn::ClientConfig>,
+    trust_problem: String,
+    endpoints: Mutex<HashMap<bool, quinn::Endpoint>>,
+    conns: Mutex<HashMap<(SocketAddr, String), quinn::Connection>>,
+}
+
+impl QuicOut {
+    /// Dials peers trusting `trusted_pem` (concatenated PEM certificates); with none, every
+    /// dial fails with `trust_problem`, which says how to configure trust.
+    pub fn new(trusted_pem: &[u8], trust_problem: String) -> anyhow::Result<Self> {
+        let client = if trusted_pem.is_empty() {
+            None
+        } else {
+            let mut c = crate::listen::tls::client_config(trusted_pem)?;
+            let mut transport = quinn::TransportConfig::default();
+            transport.keep_alive_interval(Some(KEEP_ALIVE));
+            transport.max_idle_timeout(Some(IDLE_TIMEOUT.try_into()?));
+            c.transport_config(Arc::new(transport));
+            Some(c)
+        };
+        Ok(QuicOut {
+            client,
+            trust_problem,
+            endpoints: Mutex::new(HashMap::new()),
+            conns: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether any CA is trusted, so that peers can be dialled at all.
+    pub fn can_dial(&self) -> bool {
+        self.client.is_some()
+    }
+
+    async fn endpoint(&self, v6: bool) -> Result<quinn::Endpoint, AttemptError> {
+        let mut eps = self.endpoints.lock().await;
+        if let Some(ep) = eps.get(&v6) {
+            return Ok(ep.clone());
+        }
+        let bind: SocketAddr = if v6 {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        };
+        let ep = quinn::Endpoint::client(bind).map_err(|e| AttemptError::NotSent {
+            reason: format!("cannot open a QUIC client socket: {e}"),
+        })?;
+        eps.insert(v6, ep.clone());
+        Ok(ep)
+    }
+
+    async fn connection(
+        &self,
+        addr: &HostPort,
+        server_name: &str,
+    ) -> Result<quinn::Connection, AttemptError> {
+        let not_sent = |reason: String| AttemptError::NotSent { reason };
+        let Some(client) = &self.client else {
+            return Err(not_sent(self.trust_problem.clone()));
+        };
+        let sock = match addr.socket_addr() {
+            Some(a) => a,
+            None => tokio::net::lookup_host((addr.host(), addr.port()))
+                .await
+                .map_err(|e| not_sent(format!("cannot resolve `{addr}`: {e}")))?
+                .next()
+                .ok_or_else(|| not_sent(format!("`{addr}` resolves to no address")))?,
+        };
+        let key = (sock, server_name.to_owned());
+        let mut conns = self.conns.lock().await;
+        if let Some(c) = conns.get(&key) {
+            if c.close_reason().is_none() {
+                return Ok(c.clone());
+            }
+            conns.remove(&key);
+        }
+        let ep = self.endpoint(sock.is_ipv6()).await?;
+        let connecting = ep
+            .connect_with(client.clone(), sock, server_name)
+            .map_err(|e| not_sent(format!("cannot dial {addr}: {e}")))?;
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| not_sent(format!("no QUIC handshake with {addr} within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| not_sent(format!("QUIC handshake with {addr} (as `{server_name}`) failed: {e}")))?;
+        conns.insert(key, conn.clone());
+        Ok(conn)
+    }
+
+    /// One attempt of `func` at the peer `addr`.
+    pub async fn attempt(
+        &self,
+        addr: &HostPort,
+        server_name: &str,
+        instance: &str,
+        func: &Func,
+        params: Bytes,
+        limits: Limits,
+    ) -> Result<Vec<Value>, AttemptError> {
+        let conn = self.connection(addr, server_name).await?;
+        let code = Arc::new(AtomicU64::new(NO_CODE));
+        let stream = OneStream {
+            conn,
+            code: code.clone(),
+        };
+        attempt(
+            &stream,
+            (),
+            instance,
+            func,
+            params,
+            limits,
+            ResetReports {
+                code,
+                node: addr.to_string(),
+            },
+        )
+        .await
+    }
+}
+
+/// No reset code seen.
+const NO_CODE: u64 = u64::MAX;
+
+/// Opens one stream per invocation, capturing the code the provider resets it with.
+struct OneStream {
+    conn: quinn::Connection,
+    code: Arc<AtomicU64>,
+}
+
+impl Invoke for OneStream {
+    type Context = ();
+    type Outgoing = Outgoing;
+    type Incoming = Incoming;
+
+    async fn invoke<P>(
+        &self,
+        (): (),
+        instance: &str,
+        func: &str,
+        params: Bytes,
+        paths: impl AsRef<[P]> + Send,
+    ) -> anyhow::Result<(Outgoing, Incoming)>
+    where
+        P: AsRef<[Option<usize>]> + Send + Sync,
+    {
+        let (tx, rx) = self.conn.open_bi().await?;
+        let rx = CaptureReset {
+            inner: rx,
+            code: self.code.clone(),
+        };
+        InvokeBuilder::<Streams>::default()
+            .invoke(tx, rx, instance, func, params, paths)
+            .await
+    }
+}
+
+/// A stream's receive side that remembers the code it was reset with.
+struct CaptureReset {
+    inner: RecvStream,
+    code: Arc<AtomicU64>,
+}
+
+impl AsyncRead for CaptureReset {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let res = AsyncRead::poll_read(Pin::new(&mut self.inner), cx, buf);
+        if let Poll::Ready(Err(e)) = &res {
+            if let Some(quinn::ReadError::Reset(code)) =
+                e.get_ref().and_then(|e| e.downcast_ref::<quinn::ReadError>())
+            {
+                self.code.store(code.into_inner(), Ordering::Release);
+            }
+        }
+        res
+    }
+}
+
+/// Stream completion for calls this node makes.
+struct Streams;
+
+impl wrpc_transport::frame::ConnHandler<CaptureReset, SendStream> for Streams {
+    async fn on_ingress(mut rx: CaptureReset, res: std::io::Result<()>) {
+        if let Err(e) = res {
+            tracing::debug!("reading a forwarded call's results failed: {e}");
+        }
+        let _ = rx.inner.stop(STREAM_DONE);
+    }
+
+    async fn on_egress(tx: SendStream, res: std::io::Result<()>) {
+        if let Err(e) = res {
+            tracing::debug!("sending a forwarded call's parameters failed: {e}");
+        }
+        let _ = tx.stopped().await;
+    }
+}
+
+/// The class a provider reset the stream with, read once the stream ended.
+struct ResetReports {
+    code: Arc<AtomicU64>,
+    node: String,
+}
+
+impl FailureWatch for ResetReports {
+    async fn wait(&mut self) -> RemoteFailure {
+        std::future::pending().await
+    }
+
+    async fn after_end(&mut self) -> Option<RemoteFailure> {
+        let class = Class::from_quic_code(self.code.load(Ordering::Acquire))?;
+        Some(RemoteFailure {
+            class,
+            node: self.node.clone(),
+            message: "the provider reset the stream with this class (QUIC carries no message; see the provider's log)".to_owned(),
+        })
+    }
+}
