@@ -23,6 +23,8 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("logger", "LOGGER", "witmesh_test_logger"),
     ("policy", "POLICY", "witmesh_test_policy"),
     ("fetch", "FETCH", "witmesh_test_fetch"),
+    ("relay", "RELAY", "witmesh_test_relay"),
+    ("vclient", "VCLIENT", "witmesh_test_vclient"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -669,10 +669,16 @@ fn routes(c: &mut Checker<'_>) {
 fn mesh(c: &mut Checker<'_>) {
     let m = &c.cfg.mesh;
     if m.max_attempts == 0 {
-        c.report("mesh.max_attempts", "must be at least 1 (the first attempt)");
+        c.report(
+            "mesh.max_attempts",
+            "must be at least 1 (the first attempt)",
+        );
     }
     if m.announce_interval.is_zero() {
-        c.report("mesh.announce_interval", "must be more than zero, e.g. \"1s\"");
+        c.report(
+            "mesh.announce_interval",
+            "must be more than zero, e.g. \"1s\"",
+        );
     }
     if m.announce_ttl.get() <= m.announce_interval.get() {
         c.report(
@@ -684,10 +690,16 @@ fn mesh(c: &mut Checker<'_>) {
         );
     }
     if m.default_timeout.is_zero() {
-        c.report("mesh.default_timeout", "must be more than zero, e.g. \"30s\"");
+        c.report(
+            "mesh.default_timeout",
+            "must be more than zero, e.g. \"30s\"",
+        );
     }
     if m.attempt_timeout.is_some_and(|t| t.is_zero()) {
-        c.report("mesh.attempt_timeout", "must be more than zero, or left out");
+        c.report(
+            "mesh.attempt_timeout",
+            "must be more than zero, or left out",
+        );
     }
     if m.backoff_max.get() < m.backoff_base.get() {
         c.report("mesh.backoff_max", "must be at least `backoff_base`");
@@ -697,15 +709,21 @@ fn mesh(c: &mut Checker<'_>) {
     }
     for (key, t) in &m.timeouts {
         let at = format!("mesh.timeouts.{key:?}");
-        if !key.contains('.') || instance_problem(key.rsplit_once('.').map_or("", |(i, _)| i)).is_some() {
-            c.report(at.clone(), format!("`{key}` is not `INSTANCE.FUNC`, e.g. \"local:greeter-demo/greet.greet\""));
+        if !key.contains('.')
+            || instance_problem(key.rsplit_once('.').map_or("", |(i, _)| i)).is_some()
+        {
+            c.report(
+                at.clone(),
+                format!("`{key}` is not `INSTANCE.FUNC`, e.g. \"local:greeter-demo/greet.greet\""),
+            );
         }
         if t.is_zero() {
             c.report(at, "must be more than zero");
         }
     }
     for (i, p) in m.idempotent.iter().enumerate() {
-        if !p.contains('.') || instance_problem(p.rsplit_once('.').map_or("", |(i, _)| i)).is_some() {
+        if !p.contains('.') || instance_problem(p.rsplit_once('.').map_or("", |(i, _)| i)).is_some()
+        {
             c.report(
                 format!("mesh.idempotent[{i}]"),
                 format!("`{p}` is not `INSTANCE.FUNC` or `INSTANCE.*`"),
@@ -716,9 +734,15 @@ fn mesh(c: &mut Checker<'_>) {
     for (i, link) in m.links.iter().enumerate() {
         let at = format!("mesh.links[{i}]");
         if !is_name(&link.name, true) {
-            c.report(format!("{at}.name"), format!("`{}` is not a link name", link.name));
+            c.report(
+                format!("{at}.name"),
+                format!("`{}` is not a link name", link.name),
+            );
         } else if !names.insert(link.name.as_str()) {
-            c.report(format!("{at}.name"), format!("a link named `{}` is already defined", link.name));
+            c.report(
+                format!("{at}.name"),
+                format!("a link named `{}` is already defined", link.name),
+            );
         }
         for (j, iface) in link.interfaces.iter().enumerate() {
             if let Some(problem) = instance_problem(iface) {
@@ -735,7 +759,10 @@ fn mesh(c: &mut Checker<'_>) {
                     c.report(format!("{at}.nats_prefix"), problem);
                 }
                 if !c.cfg.nats.enabled {
-                    c.report(format!("{at}.nats_prefix"), "links over NATS need `[nats] enabled = true`");
+                    c.report(
+                        format!("{at}.nats_prefix"),
+                        "links over NATS need `[nats] enabled = true`",
+                    );
                 }
             }
             (None, Some(peer)) => {

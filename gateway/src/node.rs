@@ -111,7 +111,13 @@ impl Node {
             trusted.extend_from_slice(&pem);
             trusted.push(b'\n');
         }
-        let router = Arc::new(Router::new(cfg, limits, nats.clone(), &trusted, table.clone())?);
+        let router = Arc::new(Router::new(
+            cfg,
+            limits,
+            nats.clone(),
+            &trusted,
+            table.clone(),
+        )?);
 
         let mut quic_eps = Vec::new();
         let mut nats_eps = Vec::new();
@@ -253,7 +259,8 @@ impl Node {
                     server_name: Some(cfg.quic.server_name.clone()),
                     instances,
                     load: 0,
-                    ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis()).unwrap_or(u64::MAX),
+                    ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis())
+                        .unwrap_or(u64::MAX),
                 };
                 let in_flight = tracker.clone();
                 Some(tokio::spawn(announce::run(

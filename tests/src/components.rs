@@ -64,3 +64,18 @@ pub fn all() -> [(&'static str, &'static Path); 6] {
 pub fn fetch() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_FETCH"))
 }
+
+/// The relay component: exports `witmesh:relay/relay@0.1.0`, each function calling the
+/// matching import (`local:greeter-demo/greet`, `witmesh:faults/faults@0.1.0`), which witmesh
+/// forwards.
+#[must_use]
+pub fn relay() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_RELAY"))
+}
+
+/// The vclient component: imports `witmesh:versioned/api@1.2.0` and exports
+/// `witmesh:vclient/which@0.1.0.which`, which returns what the import returned.
+#[must_use]
+pub fn vclient() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_VCLIENT"))
+}

@@ -227,6 +227,14 @@ impl Sidecar {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// Kills it with SIGKILL (no drain, as a crash) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("already stopped");

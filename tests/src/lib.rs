@@ -84,6 +84,25 @@ pub mod faults_client {
     });
 }
 
+/// wRPC client bindings for a served relay component (world `relay-client` of
+/// `tests/wit/relay`): `relay_client::witmesh::relay::relay::{greet, ok, mark, sleep, trap, ping}`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod relay_client {
+    wit_bindgen_wrpc::generate!({
+        world: "relay-client",
+        path: "wit/relay",
+    });
+}
+
+/// wRPC client bindings for a served vclient component: `vclient_client::witmesh::vclient::which::which`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod vclient_client {
+    wit_bindgen_wrpc::generate!({
+        world: "vclient-client",
+        path: "wit/vclient",
+    });
+}
+
 /// wRPC client bindings for a served logger component (world `logger-client` of
 /// `tests/wit/logger`): `logger_client::witmesh::logger::logger::emit(&wrpc, cx, message)`.
 #[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
@@ -175,3 +194,15 @@ where
     }
     Ok(value)
 }
+
+/// wRPC server bindings of the greeter (world `greeter` of `tests/wit/greeter`), for a native
+/// provider of `local:greeter-demo/greet` written with `wit-bindgen-wrpc`, no WebAssembly.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod greeter_server {
+    wit_bindgen_wrpc::generate!({
+        world: "greeter",
+        path: "wit/greeter",
+    });
+}
+
+pub mod native;

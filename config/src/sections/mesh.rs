@@ -98,10 +98,12 @@ impl MeshConfig {
     pub fn is_idempotent(&self, instance: &str, func: &str) -> bool {
         self.idempotent.iter().any(|p| match p.rsplit_once('.') {
             Some((i, "*")) => i == instance,
-            Some(_) => p.len() == instance.len() + 1 + func.len()
-                && p.starts_with(instance)
-                && p.ends_with(func)
-                && p.as_bytes()[instance.len()] == b'.',
+            Some(_) => {
+                p.len() == instance.len() + 1 + func.len()
+                    && p.starts_with(instance)
+                    && p.ends_with(func)
+                    && p.as_bytes()[instance.len()] == b'.'
+            }
             None => false,
         })
     }

@@ -63,7 +63,13 @@ pub struct UpArgs {
 fn route_flag(
     spec: &str,
     n: usize,
-) -> Result<(witmesh_config::RouteConfig, Option<witmesh_config::PeerConfig>), String> {
+) -> Result<
+    (
+        witmesh_config::RouteConfig,
+        Option<witmesh_config::PeerConfig>,
+    ),
+    String,
+> {
     let (instance, target) = spec.split_once('=').ok_or_else(|| {
         format!("--route `{spec}` is not INSTANCE=nats:PREFIX or INSTANCE=quic://HOST:PORT")
     })?;

@@ -19,10 +19,10 @@ use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
 use super::convert::{from_val, to_val, ConvertError};
-use crate::route::ForwardError;
-use crate::transport::failure::Class;
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
+use crate::route::ForwardError;
+use crate::transport::failure::Class;
 
 /// Why a call failed. Each ends that call only.
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,10 @@ fn forwardable(ty: &Ty) -> bool {
         Ty::List(t) | Ty::Option(t) => forwardable(t),
         Ty::Record(r) => r.fields.iter().all(|(_, t)| forwardable(t)),
         Ty::Tuple(ts) => ts.iter().all(forwardable),
-        Ty::Variant(v) => v.cases.iter().all(|(_, t)| t.as_ref().is_none_or(forwardable)),
+        Ty::Variant(v) => v
+            .cases
+            .iter()
+            .all(|(_, t)| t.as_ref().is_none_or(forwardable)),
         Ty::Result(r) => {
             r.ok.as_ref().is_none_or(forwardable) && r.err.as_ref().is_none_or(forwardable)
         }
@@ -59,7 +62,12 @@ pub(super) fn forward_imports(
                     .map_err(|e| link_err(format!("{e:#}")))?;
                 for f in iface.functions.values() {
                     let func = Arc::new(Func::new(wit, &instance, f));
-                    if !func.params.iter().chain(func.results.iter()).all(forwardable) {
+                    if !func
+                        .params
+                        .iter()
+                        .chain(func.results.iter())
+                        .all(forwardable)
+                    {
                         return Err(link_err(format!(
                             "import `{instance}.{}` passes resources, futures or streams, which cannot be forwarded to another component or node yet",
                             func.name
@@ -84,7 +92,9 @@ pub(super) fn forward_imports(
                                 .call(&caller, link.as_deref(), &func, values, deadline)
                                 .await
                                 .map_err(wasmtime::Error::new)?;
-                            for ((slot, t), v) in results.iter_mut().zip(func.results.iter()).zip(&out) {
+                            for ((slot, t), v) in
+                                results.iter_mut().zip(func.results.iter()).zip(&out)
+                            {
                                 *slot = to_val(t, v).map_err(wasmtime::Error::new)?;
                             }
                             Ok(())

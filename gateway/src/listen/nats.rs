@@ -105,7 +105,13 @@ impl NatsListener {
                 })?;
             let nats = client.clone();
             let meta = move |cx: NatsContext| call_meta(&nats, cx);
-            dispatch(ep.clone(), invocations, meta, shutdown.clone(), tracker.clone());
+            dispatch(
+                ep.clone(),
+                invocations,
+                meta,
+                shutdown.clone(),
+                tracker.clone(),
+            );
         }
         client.flush().await.context("NATS flush failed")?;
         Ok(NatsListener {

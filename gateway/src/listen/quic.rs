@@ -73,7 +73,13 @@ impl QuicListener {
                 budget: None,
                 report: Report::Quic(code),
             };
-            dispatch(ep.clone(), invocations, meta, shutdown.clone(), tracker.clone());
+            dispatch(
+                ep.clone(),
+                invocations,
+                meta,
+                shutdown.clone(),
+                tracker.clone(),
+            );
         }
         tracker.spawn(accept_connections(
             endpoint.clone(),

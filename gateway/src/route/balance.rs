@@ -102,7 +102,11 @@ mod tests {
         assert_eq!(pick(&[&ejected, &ok], &[], now), Some(1));
         assert_eq!(pick(&[&ejected], &[], now), None);
         let a = health(1, 0, now);
-        assert_eq!(pick(&[&a, &ok], &[0], now), Some(1), "tried providers come last");
+        assert_eq!(
+            pick(&[&a, &ok], &[0], now),
+            Some(1),
+            "tried providers come last"
+        );
         assert_eq!(pick(&[&a, &ok], &[0, 1], now).is_some(), true);
     }
 }

@@ -81,10 +81,17 @@ impl Announcement {
             return Err(bad("node id must be 1 to 256 bytes".into()));
         }
         if a.instances.len() > MAX_INSTANCES {
-            return Err(bad(format!("{} instances (at most {MAX_INSTANCES})", a.instances.len())));
+            return Err(bad(format!(
+                "{} instances (at most {MAX_INSTANCES})",
+                a.instances.len()
+            )));
         }
         if let Some(i) = a.instances.iter().find(|i| i.is_empty() || i.len() > 512) {
-            return Err(bad(format!("instance name `{}` of {} bytes", i.chars().take(64).collect::<String>(), i.len())));
+            return Err(bad(format!(
+                "instance name `{}` of {} bytes",
+                i.chars().take(64).collect::<String>(),
+                i.len()
+            )));
         }
         Ok(a)
     }

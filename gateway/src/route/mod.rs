@@ -229,7 +229,9 @@ impl Router {
     /// discovery.
     pub fn could_serve(&self, instance: &str, local_exports: &[String]) -> bool {
         self.discovered.is_some()
-            || local_exports.iter().any(|e| version::compatible(instance, e))
+            || local_exports
+                .iter()
+                .any(|e| version::compatible(instance, e))
             || self.routes.iter().any(|r| r.matches(instance))
             || self
                 .mesh
@@ -249,11 +251,18 @@ impl Router {
             .unwrap_or(self.mesh.default_timeout.get())
     }
 
-    fn peer_address(&self, peer: &PeerConfig, via: Transport, prefix: Option<&str>) -> Option<Address> {
+    fn peer_address(
+        &self,
+        peer: &PeerConfig,
+        via: Transport,
+        prefix: Option<&str>,
+    ) -> Option<Address> {
         match via {
             Transport::Nats => prefix
                 .or(peer.nats_prefix.as_deref())
-                .map(|p| Address::Nats { prefix: p.to_owned() }),
+                .map(|p| Address::Nats {
+                    prefix: p.to_owned(),
+                }),
             Transport::Quic => peer.quic.clone().map(|addr| Address::Quic {
                 server_name: peer
                     .tls_server_name(&witmesh_config::QuicConfig {
@@ -266,7 +275,12 @@ impl Router {
         }
     }
 
-    fn providers(&self, instance: &str, link: Option<&str>) -> (Vec<Provider>, Option<&RouteConfig>, Vec<&'static str>) {
+    fn providers(
+        &self,
+        instance: &str,
+        func: Option<&str>,
+        link: Option<&str>,
+    ) -> (Vec<Provider>, Option<&RouteConfig>, Vec<&'static str>) {
         let mut searched = Vec::new();
         if let Some(name) = link.filter(|n| *n != "default") {
             searched.push("link");
@@ -275,10 +289,22 @@ impl Router {
             });
             if let Some(l) = covering {
                 let address = match (&l.nats_prefix, &l.peer) {
-                    (Some(prefix), _) => Some(Address::Nats { prefix: prefix.clone() }),
-                    (None, Some(peer)) => self.peers.iter().find(|p| &p.name == peer).and_then(|p| {
-                        self.peer_address(p, if p.quic.is_some() { Transport::Quic } else { Transport::Nats }, None)
+                    (Some(prefix), _) => Some(Address::Nats {
+                        prefix: prefix.clone(),
                     }),
+                    (None, Some(peer)) => {
+                        self.peers.iter().find(|p| &p.name == peer).and_then(|p| {
+                            self.peer_address(
+                                p,
+                                if p.quic.is_some() {
+                                    Transport::Quic
+                                } else {
+                                    Transport::Nats
+                                },
+                                None,
+                            )
+                        })
+                    }
                     (None, None) => None,
                 };
                 if let Some(address) = address {
@@ -297,9 +323,16 @@ impl Router {
         }
         searched.push("local components");
         if let Ok(local) = self.local.read() {
+            let mut components = std::collections::HashSet::new();
             let found: Vec<Provider> = local
                 .iter()
-                .filter(|(i, _)| version::compatible(instance, i))
+                .filter(|(i, l)| {
+                    version::compatible(instance, i)
+                        && match func {
+                            Some(f) => l.component.exports[l.export].func.name == f,
+                            None => components.insert(l.component.name.clone()),
+                        }
+                })
                 .map(|(i, l)| Provider {
                     node: self.node.to_string(),
                     instance: i.clone(),
@@ -312,24 +345,33 @@ impl Router {
             }
         }
         searched.push("routes");
-        if let Some(route) = self.routes.iter().filter(|r| r.matches(instance)).max_by_key(|r| match r.instance.strip_suffix('*') {
-            Some(prefix) => prefix.len(),
-            None => usize::MAX,
-        }) {
+        if let Some(route) = self
+            .routes
+            .iter()
+            .filter(|r| r.matches(instance))
+            .max_by_key(|r| match r.instance.strip_suffix('*') {
+                Some(prefix) => prefix.len(),
+                None => usize::MAX,
+            })
+        {
             let mut found = Vec::new();
             if route.peers.is_empty() {
                 if let (Transport::Nats, Some(prefix)) = (route.via, &route.nats_prefix) {
                     found.push(Provider {
                         node: format!("nats:{prefix}"),
                         instance: instance.to_owned(),
-                        target: Target::Remote(Address::Nats { prefix: prefix.clone() }),
+                        target: Target::Remote(Address::Nats {
+                            prefix: prefix.clone(),
+                        }),
                         source: "route".to_owned(),
                     });
                 }
             }
             for name in &route.peers {
                 if let Some(peer) = self.peers.iter().find(|p| &p.name == name) {
-                    if let Some(address) = self.peer_address(peer, route.via, route.nats_prefix.as_deref()) {
+                    if let Some(address) =
+                        self.peer_address(peer, route.via, route.nats_prefix.as_deref())
+                    {
                         found.push(Provider {
                             node: peer.name.clone(),
                             instance: instance.to_owned(),
@@ -349,7 +391,11 @@ impl Router {
                 if *a.node == *self.node {
                     continue;
                 }
-                for provided in a.instances.iter().filter(|p| version::compatible(instance, p)) {
+                for provided in a
+                    .instances
+                    .iter()
+                    .filter(|p| version::compatible(instance, p))
+                {
                     let quic = a
                         .quic
                         .as_deref()
@@ -358,9 +404,14 @@ impl Router {
                     let address = match (quic, &a.nats_prefix, &self.nats) {
                         (Some(addr), _, _) => Address::Quic {
                             addr,
-                            server_name: a.server_name.clone().unwrap_or_else(|| self.quic_server_name.clone()),
+                            server_name: a
+                                .server_name
+                                .clone()
+                                .unwrap_or_else(|| self.quic_server_name.clone()),
                         },
-                        (None, Some(prefix), Some(_)) => Address::Nats { prefix: prefix.clone() },
+                        (None, Some(prefix), Some(_)) => Address::Nats {
+                            prefix: prefix.clone(),
+                        },
                         _ => continue,
                     };
                     found.push(Provider {
@@ -389,7 +440,7 @@ impl Router {
         params: Vec<Value>,
         outer: Option<Instant>,
     ) -> Result<Vec<Value>, ForwardError> {
-        let (providers, route, searched) = self.providers(&func.instance, link);
+        let (providers, route, searched) = self.providers(&func.instance, Some(&func.name), link);
         if providers.is_empty() {
             return Err(ForwardError::NoProvider {
                 instance: func.instance.clone(),
@@ -418,7 +469,10 @@ impl Router {
             let Some(i) = self.pick(&keys, &tried, now) else {
                 return Err(ForwardError::NoProvider {
                     instance: func.instance.clone(),
-                    searched: format!("{} (every provider is ejected after failures)", searched.join(", ")),
+                    searched: format!(
+                        "{} (every provider is ejected after failures)",
+                        searched.join(", ")
+                    ),
                 });
             };
             let provider = &providers[i];
@@ -427,7 +481,14 @@ impl Router {
                 .attempt_timeout
                 .map_or(deadline, |t| deadline.min(now + t.get()));
             let result = self
-                .attempt(caller, provider, func, &params, &mut encoded, attempt_deadline)
+                .attempt(
+                    caller,
+                    provider,
+                    func,
+                    &params,
+                    &mut encoded,
+                    attempt_deadline,
+                )
                 .await;
             let elapsed = now.elapsed();
             self.record(&keys[i], elapsed, result.as_ref().err());
@@ -456,7 +517,11 @@ impl Router {
             }
             let retry = safe_to_retry(e.class(), idempotent, e.results_started())
                 && attempts < max_attempts
-                && self.budget.lock().map(|mut b| b.try_retry(now)).unwrap_or(false);
+                && self
+                    .budget
+                    .lock()
+                    .map(|mut b| b.try_retry(now))
+                    .unwrap_or(false);
             if !retry {
                 return Err(ForwardError::Failed {
                     instance: func.instance.clone(),
@@ -467,7 +532,11 @@ impl Router {
                 });
             }
             tried.push(i);
-            let wait = backoff(attempts, self.mesh.backoff_base.get(), self.mesh.backoff_max.get());
+            let wait = backoff(
+                attempts,
+                self.mesh.backoff_base.get(),
+                self.mesh.backoff_max.get(),
+            );
             tokio::time::sleep(wait.min(deadline.saturating_duration_since(now))).await;
         }
     }
@@ -499,7 +568,11 @@ impl Router {
         let Some(h) = health.get_mut(key) else { return };
         let now = Instant::now();
         h.in_flight = h.in_flight.saturating_sub(1);
-        h.ewma.observe(elapsed, now);
+        // Latency is learned from answers and from timeouts; a quick failure says nothing
+        // about how fast the provider serves, and is the breaker's business.
+        if failure.is_none_or(|e| e.class() == Class::Deadline) {
+            h.ewma.observe(elapsed, now);
+        }
         match failure {
             None => {
                 h.ok += 1;
@@ -537,7 +610,10 @@ impl Router {
                         AttemptError::Remote(RemoteFailure {
                             class: e.wire_class(),
                             node: self.node.to_string(),
-                            message: format!("in component {} (called by {caller}): {e}", l.component.name),
+                            message: format!(
+                                "in component {} (called by {caller}): {e}",
+                                l.component.name
+                            ),
                         })
                     });
             }
@@ -554,14 +630,24 @@ impl Router {
         let run = async {
             match address {
                 Address::Nats { prefix } => match &self.nats {
-                    Some(n) => n.attempt(prefix, &provider.instance, func, bytes, self.limits, budget).await,
+                    Some(n) => {
+                        n.attempt(prefix, &provider.instance, func, bytes, self.limits, budget)
+                            .await
+                    }
                     None => Err(AttemptError::NotSent {
                         reason: "this node has no NATS connection; enable [nats]".to_owned(),
                     }),
                 },
                 Address::Quic { addr, server_name } => {
                     self.quic
-                        .attempt(addr, server_name, &provider.instance, func, bytes, self.limits)
+                        .attempt(
+                            addr,
+                            server_name,
+                            &provider.instance,
+                            func,
+                            bytes,
+                            self.limits,
+                        )
                         .await
                 }
             }
@@ -578,7 +664,7 @@ impl Router {
         instances
             .iter()
             .map(|instance| {
-                let (providers, _, _) = self.providers(instance, None);
+                let (providers, _, _) = self.providers(instance, None, None);
                 RouteView {
                     instance: instance.clone(),
                     providers: providers

@@ -55,12 +55,30 @@ mod tests {
         assert!(!compatible("ns:pkg/i@1.3.0", "ns:pkg/i@1.2.9"));
         assert!(compatible("ns:pkg/i@0.2.0", "ns:pkg/i@0.2.5"));
         assert!(!compatible("ns:pkg/i@0.2.0", "ns:pkg/i@0.3.0"));
-        assert!(compatible("wasi:kv/store@0.2.0-draft", "wasi:kv/store@0.2.0-draft"));
-        assert!(!compatible("wasi:kv/store@0.2.0-draft", "wasi:kv/store@0.2.0"));
-        assert!(!compatible("wasi:kv/store@0.2.0", "wasi:kv/store@0.2.1-draft"));
+        assert!(compatible(
+            "wasi:kv/store@0.2.0-draft",
+            "wasi:kv/store@0.2.0-draft"
+        ));
+        assert!(!compatible(
+            "wasi:kv/store@0.2.0-draft",
+            "wasi:kv/store@0.2.0"
+        ));
+        assert!(!compatible(
+            "wasi:kv/store@0.2.0",
+            "wasi:kv/store@0.2.1-draft"
+        ));
         assert!(!compatible("ns:pkg/i@1.2.0", "ns:pkg/other@1.2.0"));
-        assert!(compatible("local:greeter-demo/greet", "local:greeter-demo/greet"));
-        assert!(!compatible("local:greeter-demo/greet", "local:greeter-demo/greet@1.0.0"));
-        assert!(!compatible("local:greeter-demo/greet@1.0.0", "local:greeter-demo/greet"));
+        assert!(compatible(
+            "local:greeter-demo/greet",
+            "local:greeter-demo/greet"
+        ));
+        assert!(!compatible(
+            "local:greeter-demo/greet",
+            "local:greeter-demo/greet@1.0.0"
+        ));
+        assert!(!compatible(
+            "local:greeter-demo/greet@1.0.0",
+            "local:greeter-demo/greet"
+        ));
     }
 }

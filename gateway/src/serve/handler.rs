@@ -112,7 +112,10 @@ where
             class = e.class(),
             "call failed: {e}"
         );
-        let message = format!("in component {}, function {}: {e}", ep.component.name, func.name);
+        let message = format!(
+            "in component {}, function {}: {e}",
+            ep.component.name, func.name
+        );
         // Reported before the results stream ends, so the caller has it when it sees the end.
         meta.report.send(e.wire_class(), &ep.node, &message).await;
     }
@@ -132,7 +135,9 @@ where
 {
     let func = ep.func();
     // The caller's remaining budget, when it is the shorter: this node does not work past it.
-    let timeout = budget.map_or(ep.component.call_timeout(), |b| b.min(ep.component.call_timeout()));
+    let timeout = budget.map_or(ep.component.call_timeout(), |b| {
+        b.min(ep.component.call_timeout())
+    });
     // One deadline for the whole call: reading parameters spends from the same budget.
     let deadline = tokio::time::Instant::now() + timeout;
     let mut dec = ValuesDecoder::new(func.params.clone(), func.param_labels.clone(), ep.limits);

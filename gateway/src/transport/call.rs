@@ -101,20 +101,19 @@ where
                 };
             }
             Ok(0) => {
-                return Err(failure.after_end()
+                return Err(failure
+                    .after_end()
                     .await
                     .map(AttemptError::Remote)
                     .unwrap_or_else(|| AttemptError::Lost {
-                        reason: format!(
-                            "the results ended early: {}",
-                            dec.truncated()
-                        ),
+                        reason: format!("the results ended early: {}", dec.truncated()),
                         results_started: received > 0,
                     }))
             }
             Ok(n) => received += n,
             Err(e) => {
-                return Err(failure.after_end()
+                return Err(failure
+                    .after_end()
                     .await
                     .map(AttemptError::Remote)
                     .unwrap_or_else(|| AttemptError::Lost {

@@ -14,7 +14,9 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
 
 use super::call::{attempt, FailureWatch};
-use super::failure::{bounded, Class, HEADER_CLASS, HEADER_DEADLINE_MS, HEADER_ERROR_TO, HEADER_NODE};
+use super::failure::{
+    bounded, Class, HEADER_CLASS, HEADER_DEADLINE_MS, HEADER_ERROR_TO, HEADER_NODE,
+};
 use super::{AttemptError, RemoteFailure};
 
 /// Calls providers over NATS.
@@ -65,15 +67,18 @@ impl NatsOut {
     ) -> Result<Vec<Value>, AttemptError> {
         let client = self.client(prefix).await?;
         let report_to = self.nats.new_inbox();
-        let reports = self
-            .nats
-            .subscribe(report_to.clone())
-            .await
-            .map_err(|e| AttemptError::NotSent {
-                reason: format!("cannot subscribe for failure reports: {e}"),
-            })?;
+        let reports =
+            self.nats
+                .subscribe(report_to.clone())
+                .await
+                .map_err(|e| AttemptError::NotSent {
+                    reason: format!("cannot subscribe for failure reports: {e}"),
+                })?;
         let mut headers = HeaderMap::new();
-        headers.insert(HEADER_DEADLINE_MS, budget.as_millis().max(1).to_string().as_str());
+        headers.insert(
+            HEADER_DEADLINE_MS,
+            budget.as_millis().max(1).to_string().as_str(),
+        );
         headers.insert(HEADER_ERROR_TO, report_to.as_str());
         attempt(
             &*client,

@@ -118,8 +118,16 @@ impl QuicOut {
             .map_err(|e| not_sent(format!("cannot dial {addr}: {e}")))?;
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
-            .map_err(|_| not_sent(format!("no QUIC handshake with {addr} within {CONNECT_TIMEOUT:?}")))?
-            .map_err(|e| not_sent(format!("QUIC handshake with {addr} (as `{server_name}`) failed: {e}")))?;
+            .map_err(|_| {
+                not_sent(format!(
+                    "no QUIC handshake with {addr} within {CONNECT_TIMEOUT:?}"
+                ))
+            })?
+            .map_err(|e| {
+                not_sent(format!(
+                    "QUIC handshake with {addr} (as `{server_name}`) failed: {e}"
+                ))
+            })?;
         conns.insert(key, conn.clone());
         Ok(conn)
     }
@@ -206,8 +214,9 @@ impl AsyncRead for CaptureReset {
     ) -> Poll<std::io::Result<()>> {
         let res = AsyncRead::poll_read(Pin::new(&mut self.inner), cx, buf);
         if let Poll::Ready(Err(e)) = &res {
-            if let Some(quinn::ReadError::Reset(code)) =
-                e.get_ref().and_then(|e| e.downcast_ref::<quinn::ReadError>())
+            if let Some(quinn::ReadError::Reset(code)) = e
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<quinn::ReadError>())
             {
                 self.code.store(code.into_inner(), Ordering::Release);
             }

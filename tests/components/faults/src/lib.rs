@@ -60,6 +60,13 @@ impl Guest for Faults {
     fn count() -> u64 {
         COUNT.fetch_add(1, Ordering::Relaxed) + 1
     }
+
+    fn mark(id: u64) -> u64 {
+        println!("mark {id}");
+        id
+    }
+
+    fn ping() {}
 }
 
 export!(Faults);
