@@ -483,7 +483,7 @@ async fn imports_go_only_to_semver_compatible_providers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_provider_is_ejected_and_readmitted_and_retries_stay_in_budget() {
+async fn a_failing_provider_is_ejected_then_readmitted_by_a_probe() {
     let nats = NatsServer::start();
     let b = provider(&nats, "b", &[]);
     let wit = WitSet::load(witmesh_tests::wit_dir("faults")).unwrap();
@@ -560,4 +560,101 @@ async fn a_failing_provider_is_ejected_and_readmitted_and_retries_stay_in_budget
     stop.store(true, Ordering::Relaxed);
     heartbeat.await.unwrap();
     drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn set_link_name_switches_between_named_links() {
+    let nats = NatsServer::start();
+    let _en = serve_greeter(&nats.url, "en", NativeGreeter("Hello"))
+        .await
+        .unwrap();
+    let _fr = serve_greeter(&nats.url, "fr", NativeGreeter("Bonjour"))
+        .await
+        .unwrap();
+    let _de = serve_greeter(&nats.url, "de", NativeGreeter("Hallo"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[nats]\nenabled = true\nurl = \"{}\"\n\n[mesh]\ndiscovery = false\n\n[[mesh.links]]\nname = \"french\"\ninterfaces = [\"{GREET}\"]\nnats_prefix = \"fr\"\n\n[[mesh.links]]\nname = \"german\"\ninterfaces = [\"{GREET}\"]\nnats_prefix = \"de\"\n",
+            nats.url
+        ),
+    );
+    let a = relay_sidecar(
+        Some(&nats),
+        &[
+            "--config",
+            &cfg,
+            "--route",
+            &format!("{GREET}=nats:en"),
+            "--route",
+            &format!("{FAULTS}=nats:nobody"),
+        ],
+        &[],
+    );
+    let client = quic_client(&a).await;
+    assert_eq!(relay::greet(&client, (), "x").await.unwrap(), "Hello, x!");
+    assert_eq!(
+        relay::greet_via(&client, (), "french", "x").await.unwrap(),
+        "Bonjour, x!"
+    );
+    assert_eq!(
+        relay::greet_via(&client, (), "german", "x").await.unwrap(),
+        "Hallo, x!"
+    );
+    // `default` is the link components start on: the route.
+    assert_eq!(
+        relay::greet_via(&client, (), "default", "x").await.unwrap(),
+        "Hello, x!"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_every_provider_failing_attempts_stay_within_the_retry_budget() {
+    let nats = NatsServer::start();
+    let wit = WitSet::load(witmesh_tests::wit_dir("faults")).unwrap();
+    let ok = wit.func(FAULTS, "ok").unwrap();
+    let calls = Arc::new(AtomicU64::new(0));
+    let mut servers = Vec::new();
+    for p in ["bad1", "bad2", "bad3"] {
+        let calls = calls.clone();
+        let handler: witmesh_tests::native::NativeHandler = Arc::new(move |_| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            None
+        });
+        servers.push(
+            serve_raw(&nats.url, p, FAULTS, ok.clone(), handler)
+                .await
+                .unwrap(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Breakers out of the way (they would cut attempts further); budget: 20% of calls plus
+    // one retry per second over the 10 s window.
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[nats]\nenabled = true\nurl = \"{}\"\n\n[mesh]\ndiscovery = false\nidempotent = [\"{FAULTS}.ok\"]\nmax_attempts = 3\nretry_budget_percent = 20\nretry_min_per_second = 1\nbreaker_failures = 100000\nbackoff_base = \"1ms\"\nbackoff_max = \"2ms\"\n\n[[peers]]\nname = \"bad1\"\nnats_prefix = \"bad1\"\n[[peers]]\nname = \"bad2\"\nnats_prefix = \"bad2\"\n[[peers]]\nname = \"bad3\"\nnats_prefix = \"bad3\"\n\n[[routes]]\ninstance = \"{FAULTS}\"\nvia = \"nats\"\npeers = [\"bad1\", \"bad2\", \"bad3\"]\n",
+            nats.url
+        ),
+    );
+    let a = relay_sidecar(
+        Some(&nats),
+        &["--config", &cfg, "--route", &format!("{GREET}=nats:nobody")],
+        &[],
+    );
+    let client = quic_client(&a).await;
+    let n = 100u64;
+    for i in 0..n {
+        assert!(relay::ok(&client, (), i as u32).await.is_err());
+    }
+    let attempts = calls.load(Ordering::Relaxed);
+    // Without a budget this would be 3 attempts per call (300).
+    let allowed = n + n * 20 / 100 + 10;
+    assert!(
+        attempts >= n && attempts <= allowed,
+        "{attempts} attempts for {n} calls (allowed {allowed})"
+    );
 }

@@ -3,6 +3,7 @@
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use super::lattice::LATTICE_INSTANCE;
 use super::logging::LOGGING_INSTANCE;
 
 /// WASI 0.2 packages wasmtime-wasi provides (every 0.2.x version links to them).
@@ -18,7 +19,7 @@ const WASI_P2_PACKAGES: &[&str] = &[
 
 /// Whether this host links `name` (an import instance name such as `wasi:io/streams@0.2.0`).
 fn provided(name: &str) -> bool {
-    if name == LOGGING_INSTANCE {
+    if name == LOGGING_INSTANCE || name == LATTICE_INSTANCE {
         return true;
     }
     let Some(rest) = name.strip_prefix("wasi:") else {

@@ -188,7 +188,7 @@ impl LoadedComponent {
                 http: wasmtime_wasi_http::WasiHttpCtx::new(),
                 http_policy: self.http_policy.clone(),
                 deadline: None,
-                link: None,
+                links: Default::default(),
             },
         );
         store.limiter(|s| &mut s.limits);

@@ -77,7 +77,8 @@ pub(super) fn forward_imports(
                     inst.func_new_async(&f.name, move |store, _ty, params, results| {
                         let (deadline, link) = {
                             let data = store.data();
-                            (data.deadline, data.link.clone())
+                            let versionless = crate::route::version::split(&func.instance).0;
+                            (data.deadline, data.links.get(versionless).cloned())
                         };
                         let (router, caller, func) = (router.clone(), caller.clone(), func.clone());
                         Box::new(async move {

@@ -1,14 +1,15 @@
 //! The wasmtime host: loads components, gives them WASI 0.2 under policy, and runs calls.
 //!
-//! Each call runs in a fresh instance (see [`invoke`]): calls cannot see each other's state, a
-//! trap or an exhausted memory limit ends one call and nothing else, and calls to one function
-//! run in parallel without locking.
+//! Each call runs in its own instance (warm or fresh, see [`invoke`]): a trap or an exhausted
+//! memory limit ends one call and nothing else, and calls to one function run in parallel
+//! without locking. Imports nothing here provides are linked to the router (`link`).
 
 mod convert;
 mod engine;
 mod http;
 mod imports;
 mod invoke;
+mod lattice;
 mod link;
 mod logging;
 mod state;
@@ -159,6 +160,10 @@ impl LoadedComponent {
             }
         })?;
         logging::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
+            name: name.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        lattice::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
             name: name.to_owned(),
             reason: format!("{e:#}"),
         })?;

@@ -21,8 +21,9 @@ pub struct CallState {
     pub(crate) http_policy: HttpPolicy,
     /// The running call's deadline: forwarded imports must finish by then.
     pub(crate) deadline: Option<std::time::Instant>,
-    /// The link the component selected with `wasmcloud:bus/lattice.set-link-name`.
-    pub(crate) link: Option<Arc<str>>,
+    /// The links the component selected with `wasmcloud:bus/lattice.set-link-name`, by
+    /// versionless interface name.
+    pub(crate) links: std::collections::HashMap<String, Arc<str>>,
 }
 
 impl WasiView for CallState {

@@ -9,6 +9,7 @@ wit_bindgen::generate!({
 
 use exports::witmesh::relay::relay::Guest;
 use local::greeter_demo::greet;
+use wasmcloud::bus::lattice;
 use witmesh::faults::faults;
 
 struct Relay;
@@ -36,6 +37,12 @@ impl Guest for Relay {
 
     fn ping() {
         faults::ping();
+    }
+
+    fn greet_via(link: String, name: String) -> String {
+        let target = lattice::CallTargetInterface::new("local", "greeter-demo", "greet");
+        lattice::set_link_name(&link, vec![target]);
+        greet::greet(&name)
     }
 }
 
