@@ -541,7 +541,7 @@ async fn a_failing_provider_is_ejected_then_readmitted_by_a_probe() {
     // The bad provider got at most the calls that ejected it (and a probe per ejection).
     let while_failing = calls.load(Ordering::Relaxed);
     assert!(
-        while_failing >= 3 && while_failing <= 12,
+        (3..=12).contains(&while_failing),
         "bad provider got {while_failing} calls"
     );
     a.wait_for_log("provider ejected");

@@ -107,6 +107,6 @@ mod tests {
             Some(1),
             "tried providers come last"
         );
-        assert_eq!(pick(&[&a, &ok], &[0, 1], now).is_some(), true);
+        assert!(pick(&[&a, &ok], &[0, 1], now).is_some());
     }
 }
