@@ -149,10 +149,18 @@ impl Sidecar {
     /// Like [`Sidecar::start`], with extra environment variables (`RUST_LOG` defaults to
     /// `info`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let bin = witmesh_bin();
+        let mut full = vec!["up"];
+        full.extend(args);
+        Self::start_program(bin.to_str().expect("UTF-8 path"), &full, env)
+    }
+
+    /// Starts `program ARGS` (which runs `witmesh up`, e.g. through `ip netns exec`) in a
+    /// fresh working directory and waits for its `ready` line.
+    pub fn start_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("no temp dir");
-        let mut cmd = Command::new(witmesh_bin());
-        cmd.arg("up")
-            .args(args)
+        let mut cmd = Command::new(program);
+        cmd.args(args)
             .current_dir(dir.path())
             .env("RUST_LOG", "info");
         // Cargo passes this crate's build-time variables (TEST_COMPONENT_*) to tests; the

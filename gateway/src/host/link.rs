@@ -32,20 +32,22 @@ fn forwardable(ty: &Ty) -> bool {
 }
 
 /// Links every function of the imported instances `names` (of the component whose WIT is
-/// `wit`) to `router`. Returns the instances linked.
+/// `wit`) to `router`. Returns the instances linked and, for those that cannot be forwarded,
+/// why.
 pub(super) fn forward_imports(
     linker: &mut Linker<CallState>,
     wit: &WitSet,
     names: &[String],
     router: &Arc<Router>,
     component: &Arc<str>,
-) -> Result<Vec<String>, LoadError> {
+) -> Result<(Vec<String>, Vec<String>), LoadError> {
     let resolve = wit.resolve();
     let link_err = |reason: String| LoadError::Link {
         name: component.to_string(),
         reason,
     };
     let mut linked = Vec::new();
+    let mut refused = Vec::new();
     for pkg in wit.main_packages() {
         for world in resolve.packages[*pkg].worlds.values() {
             for (key, item) in &resolve.worlds[*world].imports {
@@ -57,6 +59,21 @@ pub(super) fn forward_imports(
                     continue;
                 }
                 let iface = &resolve.interfaces[*id];
+                let funcs: Vec<Arc<Func>> = iface
+                    .functions
+                    .values()
+                    .map(|f| Arc::new(Func::new(wit, &instance, f)))
+                    .collect();
+                if let Some(f) = funcs
+                    .iter()
+                    .find(|f| !f.params.iter().chain(f.results.iter()).all(forwardable))
+                {
+                    refused.push(format!(
+                        "{instance} (`{}` passes resources, futures or streams, which cannot be forwarded yet)",
+                        f.name
+                    ));
+                    continue;
+                }
                 let mut inst = linker
                     .instance(&instance)
                     .map_err(|e| link_err(format!("{e:#}")))?;
@@ -107,5 +124,5 @@ pub(super) fn forward_imports(
             }
         }
     }
-    Ok(linked)
+    Ok((linked, refused))
 }

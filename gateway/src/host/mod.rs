@@ -168,17 +168,32 @@ impl LoadedComponent {
             reason: format!("{e:#}"),
         })?;
         let missing = imports::unsatisfied(engine, &component);
-        let forwarded = match router {
+        let (forwarded, refused) = match router {
             Some(router) if !missing.is_empty() => {
                 link::forward_imports(&mut linker, &wit, &missing, router, &Arc::from(name))?
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
-        let missing: Vec<String> = missing
-            .into_iter()
-            .filter(|m| !forwarded.contains(m))
-            .collect();
-        if !missing.is_empty() {
+        let unlinked = missing.iter().any(|m| !forwarded.contains(m));
+        if unlinked {
+            // Failing anyway: list what cannot be linked with its reason, and the forwarded
+            // imports no route or discovery could serve (a component loaded later might).
+            let unforwardable: Vec<String> = missing
+                .into_iter()
+                .filter(|m| {
+                    !forwarded.contains(m) && !refused.iter().any(|r| r.starts_with(m.as_str()))
+                })
+                .collect();
+            let missing = unforwardable
+                .into_iter()
+                .chain(refused)
+                .chain(
+                    forwarded
+                        .iter()
+                        .filter(|i| !router.is_some_and(|r| r.could_serve(i, &[])))
+                        .cloned(),
+                )
+                .collect();
             return Err(LoadError::MissingImports {
                 name: name.to_owned(),
                 missing,

@@ -37,6 +37,9 @@ pub async fn run(
         }
         serde_json::to_vec(&a).map(Bytes::from).unwrap_or_default()
     };
+    // Nodes heard before, to say when one drops out or comes back.
+    let mut known: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut ever: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -46,6 +49,15 @@ pub async fn run(
                 if let Err(e) = nats.publish(subject.clone(), announce(load(), None)).await {
                     tracing::debug!("cannot announce on {subject}: {e}");
                 }
+                let live: std::collections::BTreeSet<String> = table
+                    .live(Instant::now())
+                    .into_iter()
+                    .map(|k| k.announcement.node)
+                    .collect();
+                for gone in known.difference(&live) {
+                    tracing::info!(peer = gone.as_str(), "dropped node {gone}: no announcement within its TTL");
+                }
+                known = live;
             }
             msg = sub.next() => {
                 let Some(msg) = msg else { break };
@@ -55,11 +67,16 @@ pub async fn run(
                         let (node, instances) = (a.node.clone(), a.instances.join(", "));
                         match table.hear(a, Instant::now()) {
                             Heard::New => {
-                                tracing::info!(peer = node.as_str(), "discovered node {node} serving {instances}");
+                                let again = if ever.insert(node.clone()) { "" } else { " again" };
+                                tracing::info!(peer = node.as_str(), "discovered node {node}{again} serving {instances}");
+                                known.insert(node.clone());
                                 // Let the newcomer learn of this node now, not a heartbeat later.
                                 let _ = nats.publish(subject.clone(), announce(load(), None)).await;
                             }
-                            Heard::Withdrawn => tracing::info!(peer = node.as_str(), "node {node} withdrew"),
+                            Heard::Withdrawn => {
+                                known.remove(&node);
+                                tracing::info!(peer = node.as_str(), "node {node} withdrew");
+                            }
                             Heard::Full => tracing::warn!("discovery table full; ignoring node {node}"),
                             Heard::Refreshed => {}
                         }
