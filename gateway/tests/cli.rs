@@ -244,3 +244,38 @@ fn config_check_accepts_the_examples() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "ok");
 }
+
+#[test]
+fn bad_routes_and_mesh_keys_are_configuration_errors() {
+    for (spec, needle) in [
+        ("local:greeter-demo/greet", "is not INSTANCE=nats:PREFIX"),
+        (
+            "local:greeter-demo/greet=http://x:1",
+            "must start with `nats:` or `quic://`",
+        ),
+        ("local:greeter-demo/greet=quic://nohost", "is not HOST:PORT"),
+    ] {
+        let o = witmesh(&["up", "--route", spec, "--quic", "127.0.0.1:0"]);
+        assert_clean_failure(&o, needle);
+        assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    }
+    // A NATS route on a node without NATS, and mesh keys out of range: all reported at once.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[mesh]\nmax_attempts = 0\nannounce_interval = \"2s\"\nannounce_ttl = \"1s\"\nidempotent = [\"nope\"]\n\n[[routes]]\ninstance = \"local:greeter-demo/greet\"\nvia = \"nats\"\nnats_prefix = \"b\"\n",
+    )
+    .unwrap();
+    let o = witmesh(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    let err = stderr(&o);
+    for key in [
+        "mesh.max_attempts",
+        "mesh.announce_ttl",
+        "mesh.idempotent[0]",
+        "routes[0].via",
+    ] {
+        assert!(err.contains(key), "`{key}` not reported: {err}");
+    }
+}
