@@ -166,13 +166,7 @@ impl Config {
     /// The route for calls to `instance`: an exact match, else the wildcard route with the
     /// longest prefix that matches.
     pub fn route_for(&self, instance: &str) -> Option<&RouteConfig> {
-        self.routes
-            .iter()
-            .filter(|r| r.matches(instance))
-            .max_by_key(|r| match r.instance.strip_suffix('*') {
-                Some(prefix) => prefix.len(),
-                None => usize::MAX,
-            })
+        RouteConfig::best(&self.routes, instance)
     }
 }
 

@@ -222,6 +222,18 @@ pub struct RouteConfig {
 }
 
 impl RouteConfig {
+    /// The route among `routes` for calls to `instance`: an exact match, else the wildcard
+    /// route with the longest prefix that matches.
+    pub fn best<'a>(routes: &'a [RouteConfig], instance: &str) -> Option<&'a RouteConfig> {
+        routes
+            .iter()
+            .filter(|r| r.matches(instance))
+            .max_by_key(|r| match r.instance.strip_suffix('*') {
+                Some(prefix) => prefix.len(),
+                None => usize::MAX,
+            })
+    }
+
     /// Whether this route's `instance` pattern covers `instance`.
     pub fn matches(&self, instance: &str) -> bool {
         match self.instance.strip_suffix('*') {

@@ -131,7 +131,7 @@ pub struct Router {
     mesh: MeshConfig,
     routes: Vec<RouteConfig>,
     peers: Vec<PeerConfig>,
-    quic_server_name: String,
+    quic_cfg: witmesh_config::QuicConfig,
     limits: Limits,
     local: RwLock<Vec<(String, LocalExport)>>,
     nats: Option<Arc<NatsOut>>,
@@ -188,7 +188,7 @@ impl Router {
             mesh: cfg.mesh.clone(),
             routes: cfg.routes.clone(),
             peers: cfg.peers.clone(),
-            quic_server_name: cfg.quic.server_name.clone(),
+            quic_cfg: cfg.quic.clone(),
             limits,
             local: RwLock::new(Vec::new()),
             nats: nats.map(|n| Arc::new(NatsOut::new(n))),
@@ -264,12 +264,7 @@ impl Router {
                     prefix: p.to_owned(),
                 }),
             Transport::Quic => peer.quic.clone().map(|addr| Address::Quic {
-                server_name: peer
-                    .tls_server_name(&witmesh_config::QuicConfig {
-                        server_name: self.quic_server_name.clone(),
-                        ..witmesh_config::QuicConfig::default()
-                    })
-                    .to_owned(),
+                server_name: peer.tls_server_name(&self.quic_cfg).to_owned(),
                 addr,
             }),
         }
@@ -345,15 +340,7 @@ impl Router {
             }
         }
         searched.push("routes");
-        if let Some(route) = self
-            .routes
-            .iter()
-            .filter(|r| r.matches(instance))
-            .max_by_key(|r| match r.instance.strip_suffix('*') {
-                Some(prefix) => prefix.len(),
-                None => usize::MAX,
-            })
-        {
+        if let Some(route) = RouteConfig::best(&self.routes, instance) {
             let mut found = Vec::new();
             if route.peers.is_empty() {
                 if let (Transport::Nats, Some(prefix)) = (route.via, &route.nats_prefix) {
@@ -407,7 +394,7 @@ impl Router {
                             server_name: a
                                 .server_name
                                 .clone()
-                                .unwrap_or_else(|| self.quic_server_name.clone()),
+                                .unwrap_or_else(|| self.quic_cfg.server_name.clone()),
                         },
                         (None, Some(prefix), Some(_)) => Address::Nats {
                             prefix: prefix.clone(),
