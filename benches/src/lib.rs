@@ -5,6 +5,9 @@
 //! (`<case>-<op>`, each with the functions `upstream` and `witmesh`), which the `ratios` binary
 //! reads back.
 
+pub mod measure;
+pub mod native;
+
 use bytes::Bytes;
 use witmesh_proto::Value;
 use witmesh_tests::every_type::witmesh::every_type::types::Point;

@@ -5,8 +5,12 @@
 //! (wasmtime), then encodes the results. A component's import that this host does not provide
 //! goes to [`route`] (local component, route, link or discovery; balancing), wrapped in
 //! [`resilience`] (deadline, retries, breakers), and out over [`transport`] (NATS, QUIC).
-//! [`node`] assembles these from configuration; [`cli`] is the binary's edge.
+//! [`node`] assembles these from configuration; [`cli`] is the binary's edge. What a node knows
+//! about itself and the mesh ([`api`]) is served as `witmesh:mesh` over wRPC and as JSON on the
+//! [`admin`] listener.
 
+pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod host;
 pub mod listen;

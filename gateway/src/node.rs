@@ -11,13 +11,15 @@ use tokio_util::task::TaskTracker;
 use witmesh_config::{ComponentConfig, Config, Transport};
 use witmesh_proto::codec::Limits;
 
+use crate::admin::AdminListener;
+use crate::api::{mesh, NodeInfo};
 use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
 use crate::listen::tls;
 use crate::route::discovery::{self, Announcement, Table};
 use crate::route::{announce, Router};
-use crate::serve::Endpoint;
+use crate::serve::{Endpoint, InFlight};
 
 /// A component to host: its configuration and, for the bundled demo, its bytes.
 pub struct ComponentSource<'a> {
@@ -29,7 +31,8 @@ pub struct ComponentSource<'a> {
 
 /// A started node.
 pub struct Node {
-    /// The line printed when the node is ready: `ready quic=… nats=… prefix=… components=…`.
+    /// The line printed when the node is ready:
+    /// `ready quic=… nats=… prefix=… admin=… components=…`.
     pub ready_line: String,
     /// The development certificate's PEM, when one was generated.
     pub dev_cert_pem: Option<String>,
@@ -37,11 +40,12 @@ pub struct Node {
     tracker: TaskTracker,
     quic: Option<QuicListener>,
     nats: Option<NatsListener>,
+    admin: Option<AdminListener>,
     drain_timeout: Duration,
     /// Where this node's forwarded imports go.
     pub router: Arc<Router>,
-    /// The imported instances forwarded through the router, for `witmesh routes`.
-    pub forwarded: Vec<String>,
+    /// What the node knows about itself and the mesh.
+    pub info: Arc<NodeInfo>,
     announcer: Option<tokio::task::JoinHandle<()>>,
     _ticker: crate::host::EpochTicker,
 }
@@ -96,6 +100,7 @@ impl Node {
         let ticker = spawn_epoch_ticker(engine.clone()).context("cannot start the epoch clock")?;
         let limits = limits(cfg);
         let node_id: Arc<str> = Arc::from(cfg.node.id.as_str());
+        let in_flight = InFlight::default();
 
         // One NATS connection for serving, forwarding and discovery.
         let nats = if cfg.nats.enabled {
@@ -154,7 +159,7 @@ impl Node {
             }
             router.add_local(&loaded);
             loaded_all.push(loaded.clone());
-            let eps = Endpoint::all(&loaded, limits, &node_id);
+            let eps = Endpoint::all(&loaded, limits, &node_id, &in_flight);
             if c.transports.contains(&Transport::Quic) {
                 quic_eps.extend(eps.iter().cloned());
             }
@@ -195,6 +200,39 @@ impl Node {
 
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let info = Arc::new(NodeInfo::new(
+            &cfg.node.id,
+            names.clone(),
+            forwarded,
+            router.clone(),
+            table.clone(),
+            shutdown.clone(),
+            in_flight.clone(),
+        ));
+
+        // What this node announces: its components' instances. witmesh's own `witmesh:mesh`
+        // is served by every node and so is not announced.
+        let mut instances: Vec<String> = Vec::new();
+        for e in quic_eps.iter().chain(&nats_eps) {
+            if !instances.contains(&e.func().instance) {
+                instances.push(e.func().instance.clone());
+            }
+        }
+        let (serves_nats, serves_quic) = (!nats_eps.is_empty(), !quic_eps.is_empty());
+        let builtins = mesh::endpoints(&info, limits, &node_id, &in_flight)
+            .context("cannot load witmesh's own WIT (witmesh:mesh)")?;
+        for b in builtins {
+            if instances.contains(&b.func().instance) {
+                tracing::info!(
+                    "a component serves {}; witmesh's own is not served",
+                    b.func().instance
+                );
+                continue;
+            }
+            quic_eps.push(b.clone());
+            nats_eps.push(b);
+        }
+
         let mut ready = vec!["ready".to_owned()];
         let mut dev_cert_pem = None;
         let quic = if cfg.quic.enabled {
@@ -238,36 +276,29 @@ impl Node {
             }
             None => None,
         };
+        let me = Announcement {
+            node: cfg.node.id.clone(),
+            nats_prefix: nats_listener
+                .as_ref()
+                .filter(|_| serves_nats)
+                .map(|l| l.prefix.clone()),
+            quic: quic
+                .as_ref()
+                .filter(|q| !q.local_addr.ip().is_unspecified() && serves_quic)
+                .map(|q| q.local_addr.to_string()),
+            server_name: Some(cfg.quic.server_name.clone()),
+            instances,
+            load: 0,
+            ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis()).unwrap_or(u64::MAX),
+        };
         let announcer = match (&nats, &table) {
             (Some(client), Some(table)) => {
-                let mut instances: Vec<String> = Vec::new();
-                for e in quic_eps.iter().chain(&nats_eps) {
-                    if !instances.contains(&e.func().instance) {
-                        instances.push(e.func().instance.clone());
-                    }
-                }
-                let me = Announcement {
-                    node: cfg.node.id.clone(),
-                    nats_prefix: nats_listener
-                        .as_ref()
-                        .filter(|_| !nats_eps.is_empty())
-                        .map(|l| l.prefix.clone()),
-                    quic: quic
-                        .as_ref()
-                        .filter(|q| !q.local_addr.ip().is_unspecified() && !quic_eps.is_empty())
-                        .map(|q| q.local_addr.to_string()),
-                    server_name: Some(cfg.quic.server_name.clone()),
-                    instances,
-                    load: 0,
-                    ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis())
-                        .unwrap_or(u64::MAX),
-                };
-                let in_flight = tracker.clone();
+                let load = in_flight.clone();
                 Some(tokio::spawn(announce::run(
                     client.clone(),
                     discovery::subject(cfg.node.lattice.as_deref()),
-                    me,
-                    move || in_flight.len() as u64,
+                    me.clone(),
+                    move || load.get(),
                     cfg.mesh.announce_interval.get(),
                     table.clone(),
                     shutdown.clone(),
@@ -275,6 +306,14 @@ impl Node {
             }
             _ => None,
         };
+        let admin = if cfg.admin.enabled {
+            let a = AdminListener::start(cfg.admin.listen, info.clone()).await?;
+            ready.push(format!("admin={}", a.local_addr));
+            Some(a)
+        } else {
+            None
+        };
+        info.set_serving(me);
         ready.push(format!("components={}", names.join(",")));
         Ok(Node {
             ready_line: ready.join(" "),
@@ -283,9 +322,10 @@ impl Node {
             tracker,
             quic,
             nats: nats_listener,
+            admin,
             drain_timeout: cfg.node.drain_timeout.0,
             router,
-            forwarded,
+            info,
             announcer,
             _ticker: ticker,
         })
@@ -308,6 +348,9 @@ impl Node {
         }
         if let Some(n) = self.nats {
             n.close().await;
+        }
+        if let Some(a) = self.admin {
+            a.close().await;
         }
         finished
     }

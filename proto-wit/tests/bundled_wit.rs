@@ -36,7 +36,7 @@ fn whole_directory_loads_with_witmesh_as_main_package() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(worlds, BTreeSet::from(["sidecar", "supported"]));
+    assert_eq!(worlds, BTreeSet::from(["client", "sidecar", "supported"]));
 }
 
 #[test]
@@ -209,14 +209,26 @@ fn witmesh_health_and_discovery() {
     );
 
     let discovery = "witmesh:mesh/discovery@0.1.0";
-    let announce = set.func(discovery, "announce").expect("announce");
-    assert_eq!(announce.param_names, ["endpoints"]);
-    assert!(announce.results.is_empty());
+    let peers = set.func(discovery, "peers").expect("peers");
+    assert!(peers.params.is_empty());
+    assert_eq!(peers.results.len(), 1);
     let lookup = set.func(discovery, "lookup").expect("lookup");
     assert_eq!(lookup.param_names, ["instance"]);
     assert_eq!(lookup.results.len(), 1);
-    let withdraw = set.func(discovery, "withdraw").expect("withdraw");
-    assert_eq!(withdraw.param_names, ["node"]);
+    let instances = set.func(discovery, "instances").expect("instances");
+    assert!(instances.params.is_empty());
+    assert_eq!(instances.results.len(), 1);
+}
+
+#[test]
+fn mesh_package_loads_on_its_own() {
+    // The sidecar embeds `witmesh.wit` alone to serve it; it must not need any dependency.
+    let src = include_str!("../wit/witmesh.wit");
+    let set = witmesh_proto::WitSet::from_wit_str("witmesh.wit", src).expect("loads alone");
+    set.func("witmesh:mesh/health@0.1.0", "check")
+        .expect("check");
+    set.func("witmesh:mesh/discovery@0.1.0", "lookup")
+        .expect("lookup");
 }
 
 #[test]

@@ -98,6 +98,9 @@ pub fn witmesh_bin() -> PathBuf {
     bin
 }
 
+/// The environment override of `admin.listen`; the harness sets it to port 0.
+pub const ADMIN_ENV: &str = "WITMESH_ADMIN__LISTEN";
+
 /// What a sidecar's `ready` line announced.
 #[derive(Debug, Clone, Default)]
 pub struct Ready {
@@ -107,6 +110,8 @@ pub struct Ready {
     pub nats: Option<String>,
     /// The NATS subject prefix.
     pub prefix: Option<String>,
+    /// The admin listener's address, if it runs.
+    pub admin: Option<SocketAddr>,
     /// The whole line.
     pub line: String,
 }
@@ -124,6 +129,8 @@ impl Ready {
                 r.nats = Some(v.to_owned());
             } else if let Some(v) = word.strip_prefix("prefix=") {
                 r.prefix = Some(v.to_owned());
+            } else if let Some(v) = word.strip_prefix("admin=") {
+                r.admin = v.parse().ok();
             }
         }
         r
@@ -170,6 +177,8 @@ impl Sidecar {
                 cmd.env_remove(k);
             }
         }
+        // Many sidecars run at once: each admin listener takes a free port unless a test says.
+        cmd.env(ADMIN_ENV, "127.0.0.1:0");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -205,4 +205,15 @@ pub mod greeter_server {
     });
 }
 
+/// wRPC client bindings of witmesh's own `witmesh:mesh` (world `client` of `proto-wit/wit`), for
+/// a native program asking a sidecar about the mesh:
+/// `mesh_client::witmesh::mesh::discovery::{peers, lookup, instances}`, `...::health::check`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod mesh_client {
+    wit_bindgen_wrpc::generate!({
+        world: "witmesh:mesh/client",
+        path: "../proto-wit/wit",
+    });
+}
+
 pub mod native;

@@ -478,6 +478,20 @@ async fn imports_go_only_to_semver_compatible_providers() {
     for _ in 0..20 {
         assert_eq!(which::which(&client, ()).await.unwrap(), "1.3.1");
     }
+    // `witmesh routes` shows the version chosen for the import, and only that one.
+    let out = std::process::Command::new(witmesh_tests::harness::witmesh_bin())
+        .args(["routes", "--admin", &a.ready.admin.unwrap().to_string()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("witmesh:versioned/api@1.2.0"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert!(rows[0].contains("witmesh:versioned/api@1.3.1 "), "{out}");
+    assert!(rows[0].contains("native-1.3.1"), "{out}");
+    assert!(!out.contains("@2.0.0"), "{out}");
     stop.store(true, Ordering::Relaxed);
     heartbeat.await.unwrap();
 }

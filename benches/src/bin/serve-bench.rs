@@ -19,23 +19,22 @@
 //! otherwise; build it first (`cargo build --release -p witmesh`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _, Result};
 use bytes::Bytes;
 use clap::Parser;
-use futures::StreamExt as _;
-use quinn::{RecvStream, SendStream};
 use wit_bindgen_wrpc::wrpc_transport::{ResourceBorrow, ResourceOwn};
+use witmesh_benches::measure::{
+    self, cpu_time, fmt_size, locate_witmesh, memory_kib, mib, payload, quic_connect, Samples,
+};
+use witmesh_benches::native::{drive, quic_server};
 use witmesh_tests::every_type::exports::witmesh::every_type::echo::Handler;
 use witmesh_tests::every_type::witmesh::every_type::types::{
     Color, Counter, Everything, Permissions, Point, Shape, TreeNode, WideFlags,
 };
 use witmesh_tests::every_type_client::witmesh::every_type::echo::echo_bytes;
 use witmesh_tests::harness::{NatsServer, Sidecar};
-use wrpc_transport::frame::{Accept, AcceptError};
 
 /// The latency target: witmesh's p50 at most this much above native's.
 const P50_OVERHEAD_TARGET_US: f64 = 50.0;
@@ -192,31 +191,6 @@ impl<Ctx: Send> Handler<Ctx> for NativeEcho {
     }
 }
 
-/// Drives the invocation streams `serve` returned: every invocation runs in its own task, so
-/// the native server handles calls concurrently.
-fn drive<S, F>(what: &'static str, invocations: Vec<(&'static str, &'static str, S)>)
-where
-    S: futures::Stream<Item = Result<F>> + Send + Unpin + 'static,
-    F: std::future::Future<Output = Result<()>> + Send + 'static,
-{
-    for (instance, name, mut stream) in invocations {
-        tokio::spawn(async move {
-            while let Some(next) = stream.next().await {
-                match next {
-                    Ok(call) => {
-                        tokio::spawn(async move {
-                            if let Err(e) = call.await {
-                                eprintln!("native {what}: {instance}.{name} failed: {e:#}");
-                            }
-                        });
-                    }
-                    Err(e) => eprintln!("native {what}: {instance}.{name} invocation: {e:#}"),
-                }
-            }
-        });
-    }
-}
-
 /// Serves `echo` over NATS under `prefix`; the client must outlive the bench.
 async fn native_nats(url: &str, prefix: &str) -> Result<wrpc_transport_nats::Client> {
     let nats = async_nats::connect(url)
@@ -233,82 +207,18 @@ async fn native_nats(url: &str, prefix: &str) -> Result<wrpc_transport_nats::Cli
     Ok(wrpc)
 }
 
-/// A development certificate and the QUIC server configuration using it, built exactly as
-/// witmesh builds its own; returns the configuration and the PEM for clients to trust.
-fn native_tls() -> Result<(quinn::ServerConfig, String)> {
-    let id = witmesh::listen::tls::dev_identity()?;
-    let config = witmesh::listen::tls::server_config(&id)?;
-    Ok((config, id.dev_pem.unwrap_or_default()))
-}
-
-/// One already-accepted QUIC stream pair, handed to `Server::accept` so that each stream's
-/// invocation header is read in its own task (as witmesh does), not serially per connection.
-struct OneStream(Mutex<Option<(SendStream, RecvStream)>>);
-
-impl Accept for OneStream {
-    type Context = ();
-    type Outgoing = SendStream;
-    type Incoming = RecvStream;
-
-    async fn accept(&self) -> std::io::Result<((), SendStream, RecvStream)> {
-        let pair = self.0.lock().ok().and_then(|mut s| s.take());
-        let (tx, rx) = pair.ok_or_else(|| std::io::Error::other("stream already accepted"))?;
-        Ok(((), tx, rx))
-    }
-}
-
 /// Serves `echo` over QUIC on a free loopback port; returns the address and the certificate PEM.
 async fn native_quic() -> Result<(SocketAddr, String)> {
-    let (config, pem) = native_tls()?;
-    let endpoint = quinn::Endpoint::server(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .context("native server: cannot bind QUIC")?;
-    let addr = endpoint.local_addr().context("no local address")?;
-    let server = Arc::new(wrpc_transport_quic::Server::new());
+    let (server, addr, pem) = quic_server().await?;
     let invocations = witmesh_tests::every_type::serve(server.as_ref(), NativeEcho)
         .await
         .context("native server: serve over QUIC")?;
     drive("quic", invocations);
-    tokio::spawn(async move {
-        while let Some(incoming) = endpoint.accept().await {
-            let server = server.clone();
-            tokio::spawn(async move {
-                let conn = match incoming.await {
-                    Ok(conn) => conn,
-                    Err(e) => return eprintln!("native quic: handshake failed: {e}"),
-                };
-                while let Ok((tx, rx)) = conn.accept_bi().await {
-                    let server = server.clone();
-                    tokio::spawn(async move {
-                        let one = OneStream(Mutex::new(Some((tx, rx))));
-                        match server.accept(one).await {
-                            Ok(()) | Err(AcceptError::IO(_)) => {}
-                            Err(e) => eprintln!("native quic: accept: {e}"),
-                        }
-                    });
-                }
-            });
-        }
-    });
     Ok((addr, pem))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Clients.
-
-/// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
-async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
-    let mut config = witmesh::listen::tls::client_config(pem)?;
-    let mut transport = quinn::TransportConfig::default();
-    transport.keep_alive_interval(Some(Duration::from_secs(2)));
-    config.transport_config(Arc::new(transport));
-    let mut ep = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .context("QUIC client endpoint")?;
-    ep.set_default_client_config(config);
-    ep.connect(addr, "localhost")
-        .context("QUIC connect")?
-        .await
-        .with_context(|| format!("QUIC handshake with {addr}"))
-}
 
 /// One long-lived connection to one target.
 #[derive(Clone)]
@@ -359,32 +269,6 @@ impl Target {
     }
 }
 
-/// What one target produced in one cell: every call's latency and the wall time of the
-/// measured batches.
-#[derive(Default)]
-struct Samples {
-    latencies_ns: Vec<u64>,
-    wall: Duration,
-}
-
-impl Samples {
-    fn percentile_us(&self, p: f64) -> f64 {
-        let mut sorted = self.latencies_ns.clone();
-        sorted.sort_unstable();
-        if sorted.is_empty() {
-            return f64::NAN;
-        }
-        // Nearest rank.
-        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-        let idx = rank.clamp(1, sorted.len()) - 1;
-        sorted[idx] as f64 / 1e3
-    }
-
-    fn calls_per_sec(&self) -> f64 {
-        self.latencies_ns.len() as f64 / self.wall.as_secs_f64()
-    }
-}
-
 /// `calls` echo calls spread over `concurrency` workers, each with one call in flight; returns
 /// the latencies and the wall time. Any error, timeout or wrong answer fails the batch.
 async fn batch(
@@ -395,56 +279,21 @@ async fn batch(
     timeout: Duration,
     what: &str,
 ) -> Result<(Vec<u64>, Duration)> {
-    let start = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..concurrency {
-        let n = calls / concurrency + usize::from(w < calls % concurrency);
-        if n == 0 {
-            continue;
+    let (client, payload) = (client.clone(), payload.clone());
+    measure::batch(concurrency, calls, timeout, what, move || {
+        let (client, payload) = (client.clone(), payload.clone());
+        async move {
+            let out = client.echo_bytes(&payload).await?;
+            ensure!(
+                out == payload,
+                "returned {} bytes that differ from the {} sent",
+                out.len(),
+                payload.len()
+            );
+            Ok(())
         }
-        let (client, payload, what) = (client.clone(), payload.clone(), what.to_owned());
-        workers.spawn(async move {
-            let mut lat = Vec::with_capacity(n);
-            for i in 0..n {
-                let t = Instant::now();
-                let out = tokio::time::timeout(timeout, client.echo_bytes(&payload))
-                    .await
-                    .with_context(|| {
-                        format!("{what}: worker {w} call {i} timed out after {timeout:?}")
-                    })?
-                    .with_context(|| format!("{what}: worker {w} call {i} failed"))?;
-                let dt = t.elapsed();
-                ensure!(
-                    out == payload,
-                    "{what}: worker {w} call {i} returned {} bytes that differ from the {} sent",
-                    out.len(),
-                    payload.len()
-                );
-                lat.push(u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX));
-            }
-            anyhow::Ok(lat)
-        });
-    }
-    let mut all = Vec::with_capacity(calls);
-    while let Some(res) = workers.join_next().await {
-        all.extend(res.context("worker panicked")??);
-    }
-    Ok((all, start.elapsed()))
-}
-
-/// A payload of `len` bytes with a non-trivial pattern.
-fn payload(len: usize) -> Bytes {
-    (0..len)
-        .map(|i| (i.wrapping_mul(131).wrapping_add(i >> 8) & 0xff) as u8)
-        .collect()
-}
-
-fn fmt_size(n: usize) -> String {
-    if n >= 1024 && n % 1024 == 0 {
-        format!("{} KiB", n / 1024)
-    } else {
-        format!("{n} B")
-    }
+    })
+    .await
 }
 
 struct Row {
@@ -541,72 +390,6 @@ fn print_table(rows: &[Row]) {
             verdict(overhead <= P50_OVERHEAD_TARGET_US),
         );
     }
-}
-
-/// `VmRSS` and `VmHWM` of a process, in KiB.
-fn memory_kib(pid: u32) -> Result<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("cannot read /proc/{pid}/status"))?;
-    let field = |name: &str| -> Result<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no {name} in /proc/{pid}/status"))
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-/// User plus system CPU time a process has used so far (`/proc/<pid>/stat`).
-fn cpu_time(pid: u32) -> Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
-    // The command name may hold spaces; the fields after it start with the state (field 3).
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("malformed /proc/<pid>/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| -> Result<u64> {
-        fields
-            .get(i)
-            .and_then(|v| v.parse().ok())
-            .context("malformed /proc/<pid>/stat")
-    };
-    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state.
-    let total = ticks(11)? + ticks(12)?;
-    let hz = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .filter(|&hz| hz > 0)
-        .unwrap_or(100);
-    Ok(Duration::from_secs_f64(total as f64 / hz as f64))
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-/// Points the harness at the release `witmesh` next to this binary unless `WITMESH_BIN` is
-/// set (the harness assumes a test binary in `target/<profile>/deps`).
-fn locate_witmesh() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("WITMESH_BIN") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().context("no current exe")?;
-    let dir = exe.parent().context("current exe has no directory")?;
-    let bin = dir.join("witmesh");
-    ensure!(
-        bin.is_file(),
-        "{} is missing: build it first (cargo build --release -p witmesh) or set WITMESH_BIN",
-        bin.display()
-    );
-    // Edition 2021, before any other thread exists: the runtime starts afterwards.
-    std::env::set_var("WITMESH_BIN", &bin);
-    Ok(bin)
 }
 
 fn main() -> Result<()> {

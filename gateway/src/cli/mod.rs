@@ -1,6 +1,7 @@
 //! The command line: what users meet first.
 
 mod config_cmd;
+mod mesh_cmd;
 mod up;
 mod wit_cmd;
 
@@ -25,7 +26,11 @@ enum Command {
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
     /// Serve components' exports over QUIC and NATS until SIGTERM or SIGINT.
-    Up(up::UpArgs),
+    Up(Box<up::UpArgs>),
+    /// List the nodes a running sidecar knows (read from its admin listener).
+    Peers(mesh_cmd::MeshArgs),
+    /// Show where a running sidecar sends each forwarded import (read from its admin listener).
+    Routes(mesh_cmd::MeshArgs),
     /// Inspect WIT and encode or decode wRPC values.
     #[command(subcommand)]
     Wit(wit_cmd::WitCommand),
@@ -60,7 +65,9 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Config(cmd) => config_cmd::run(cmd),
-        Command::Up(args) => up::run(args),
+        Command::Up(args) => up::run(*args),
+        Command::Peers(args) => mesh_cmd::peers(args),
+        Command::Routes(args) => mesh_cmd::routes(args),
         Command::Wit(cmd) => wit_cmd::run(cmd),
     };
     match outcome {

@@ -57,6 +57,10 @@ pub struct UpArgs {
     /// This node's id in the mesh, logs and failure reports (`node.id`).
     #[arg(long, value_name = "ID")]
     node_id: Option<String>,
+    /// Admin listen address (`admin.listen`, and enables it): health, readiness, peers and
+    /// routes as JSON; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<SocketAddr>,
 }
 
 /// The `[[routes]]` entry (and, for QUIC, the `[[peers]]` entry) a `--route` flag stands for.
@@ -156,6 +160,10 @@ impl UpArgs {
         }
         if let Some(id) = &self.node_id {
             cfg.node.id.clone_from(id);
+        }
+        if let Some(addr) = self.admin {
+            cfg.admin.enabled = true;
+            cfg.admin.listen = addr;
         }
         cfg.quic.trusted_ca.extend(self.cas.iter().cloned());
         for (n, spec) in self.routes.iter().enumerate() {

@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, ValuesDecoder};
 
-use super::Endpoint;
+use super::{Endpoint, Implementation};
 use crate::host::CallError;
 use crate::transport::failure::Class;
 use crate::transport::nats::publish_report;
@@ -102,20 +102,18 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let _counted = ep.in_flight.enter();
     let result = serve(ep, meta.budget, rx, &mut tx).await;
     if let Err(e) = &result {
         let func = ep.func();
         tracing::warn!(
-            component = &*ep.component.name,
+            component = ep.owner(),
             instance = func.instance.as_str(),
             function = func.name.as_str(),
             class = e.class(),
             "call failed: {e}"
         );
-        let message = format!(
-            "in component {}, function {}: {e}",
-            ep.component.name, func.name
-        );
+        let message = format!("in component {}, function {}: {e}", ep.owner(), func.name);
         // Reported before the results stream ends, so the caller has it when it sees the end.
         meta.report.send(e.wire_class(), &ep.node, &message).await;
     }
@@ -135,9 +133,7 @@ where
 {
     let func = ep.func();
     // The caller's remaining budget, when it is the shorter: this node does not work past it.
-    let timeout = budget.map_or(ep.component.call_timeout(), |b| {
-        b.min(ep.component.call_timeout())
-    });
+    let timeout = budget.map_or(ep.call_timeout(), |b| b.min(ep.call_timeout()));
     // One deadline for the whole call: reading parameters spends from the same budget.
     let deadline = tokio::time::Instant::now() + timeout;
     let mut dec = ValuesDecoder::new(func.params.clone(), func.param_labels.clone(), ep.limits);
@@ -149,13 +145,19 @@ where
     // buffering for this call while the component runs.
     drop(rx);
     tracing::debug!(
-        component = &*ep.component.name,
+        component = ep.owner(),
         function = func.name.as_str(),
         budget_ms = timeout.as_millis() as u64,
         "call started"
     );
-    let export = &ep.component.exports[ep.export];
-    let results = ep.component.call(export, &params, deadline).await?;
+    let results = match &ep.imp {
+        Implementation::Component { component, export } => {
+            component
+                .call(&component.exports[*export], &params, deadline)
+                .await?
+        }
+        Implementation::Builtin { imp, .. } => imp.call(&func.name, &params)?,
+    };
     let mut out = BytesMut::new();
     encode_values(&func.results, &func.result_labels, &results, &mut out)?;
     tx.write_all(&out).await?;

@@ -9,6 +9,10 @@ pub use inspect::{inspect, Inspection, InterfaceReport, PackageReport, WorldItem
 pub use load::WitSet;
 pub use lookup::{wrpc_func_name, Func};
 
+/// witmesh's own package, `witmesh:mesh` (health and discovery), which every sidecar serves.
+/// It has no dependencies, so it loads on its own with [`WitSet::from_wit_str`].
+pub const MESH_WIT: &str = include_str!("../../wit/witmesh.wit");
+
 /// Why WIT could not be loaded or a name could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum WitError {

@@ -1,0 +1,182 @@
+//! Measuring: latency samples, payloads, and the memory and CPU time of a sidecar process.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context as _, Result};
+use bytes::Bytes;
+
+/// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
+pub async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
+    let mut config = witmesh::listen::tls::client_config(pem)?;
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(Duration::from_secs(2)));
+    config.transport_config(Arc::new(transport));
+    let mut ep = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .context("QUIC client endpoint")?;
+    ep.set_default_client_config(config);
+    ep.connect(addr, "localhost")
+        .context("QUIC connect")?
+        .await
+        .with_context(|| format!("QUIC handshake with {addr}"))
+}
+
+/// What one target produced in one cell: every call's latency and the wall time of the
+/// measured batches.
+#[derive(Default)]
+pub struct Samples {
+    /// Every call's latency, nanoseconds.
+    pub latencies_ns: Vec<u64>,
+    /// Wall time of the measured batches.
+    pub wall: Duration,
+}
+
+impl Samples {
+    /// The `p`th percentile latency (nearest rank), microseconds.
+    pub fn percentile_us(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies_ns.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        // Nearest rank.
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        let idx = rank.clamp(1, sorted.len()) - 1;
+        sorted[idx] as f64 / 1e3
+    }
+
+    /// Calls per second of wall time.
+    pub fn calls_per_sec(&self) -> f64 {
+        self.latencies_ns.len() as f64 / self.wall.as_secs_f64()
+    }
+}
+
+/// A payload of `len` bytes with a non-trivial pattern.
+pub fn payload(len: usize) -> Bytes {
+    (0..len)
+        .map(|i| (i.wrapping_mul(131).wrapping_add(i >> 8) & 0xff) as u8)
+        .collect()
+}
+
+/// `16 B`, `1 KiB`.
+pub fn fmt_size(n: usize) -> String {
+    if n >= 1024 && n % 1024 == 0 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// `VmRSS` and `VmHWM` of a process, in KiB.
+pub fn memory_kib(pid: u32) -> Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("cannot read /proc/{pid}/status"))?;
+    let field = |name: &str| -> Result<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {name} in /proc/{pid}/status"))
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// User plus system CPU time a process has used so far (`/proc/<pid>/stat`).
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
+    // The command name may hold spaces; the fields after it start with the state (field 3).
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("malformed /proc/<pid>/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<u64> {
+        fields
+            .get(i)
+            .and_then(|v| v.parse().ok())
+            .context("malformed /proc/<pid>/stat")
+    };
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state.
+    let total = ticks(11)? + ticks(12)?;
+    let hz = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&hz| hz > 0)
+        .unwrap_or(100);
+    Ok(Duration::from_secs_f64(total as f64 / hz as f64))
+}
+
+/// KiB as `12.3 MiB`.
+pub fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Points the harness at the release `witmesh` next to this binary unless `WITMESH_BIN` is
+/// set (the harness assumes a test binary in `target/<profile>/deps`).
+pub fn locate_witmesh() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("WITMESH_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().context("no current exe")?;
+    let dir = exe.parent().context("current exe has no directory")?;
+    let bin = dir.join("witmesh");
+    ensure!(
+        bin.is_file(),
+        "{} is missing: build it first (cargo build --release -p witmesh) or set WITMESH_BIN",
+        bin.display()
+    );
+    // Edition 2021, before any other thread exists: the runtime starts afterwards.
+    std::env::set_var("WITMESH_BIN", &bin);
+    Ok(bin)
+}
+
+/// `calls` calls of `call` spread over `concurrency` workers, each with one call in flight;
+/// returns every latency (nanoseconds) and the wall time. `call` checks its own answer; any
+/// error, or a call slower than `timeout`, fails the batch with `what` and the call's place.
+pub async fn batch<F, Fut>(
+    concurrency: usize,
+    calls: usize,
+    timeout: Duration,
+    what: &str,
+    call: F,
+) -> Result<(Vec<u64>, Duration)>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<()>> + Send,
+{
+    let start = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..concurrency {
+        let n = calls / concurrency + usize::from(w < calls % concurrency);
+        if n == 0 {
+            continue;
+        }
+        let (call, what) = (call.clone(), what.to_owned());
+        workers.spawn(async move {
+            let mut lat = Vec::with_capacity(n);
+            for i in 0..n {
+                let t = Instant::now();
+                tokio::time::timeout(timeout, call())
+                    .await
+                    .with_context(|| {
+                        format!("{what}: worker {w} call {i} timed out after {timeout:?}")
+                    })?
+                    .with_context(|| format!("{what}: worker {w} call {i} failed"))?;
+                lat.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+            anyhow::Ok(lat)
+        });
+    }
+    let mut all = Vec::with_capacity(calls);
+    while let Some(res) = workers.join_next().await {
+        all.extend(res.context("worker panicked")??);
+    }
+    Ok((all, start.elapsed()))
+}

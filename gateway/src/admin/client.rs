@@ -1,0 +1,92 @@
+//! Reading a running sidecar's admin listener, for `witmesh peers` and `witmesh routes`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Empty, Limited};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+/// The largest answer read from an admin listener.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why an admin request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminClientError {
+    /// Nothing listens there, or the connection broke.
+    #[error("cannot reach the admin listener at {addr}: {reason} (is a sidecar running with its admin listener there? see `admin=` in its ready line)")]
+    Unreachable {
+        /// The address tried.
+        addr: String,
+        /// The failure.
+        reason: String,
+    },
+    /// No answer within the time allowed.
+    #[error("the admin listener at {addr} did not answer within {timeout:?}")]
+    Timeout {
+        /// The address tried.
+        addr: String,
+        /// The time allowed.
+        timeout: Duration,
+    },
+    /// It answered with an error status.
+    #[error("the admin listener at {addr} answered {status} for {path}: {body}")]
+    Status {
+        /// The address tried.
+        addr: String,
+        /// The path asked for.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The answer's body.
+        body: String,
+    },
+}
+
+/// `GET path` from the admin listener at `addr` (`host:port`); the body of a 2xx answer.
+pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<Bytes, AdminClientError> {
+    match tokio::time::timeout(timeout, fetch(addr, path)).await {
+        Ok(r) => r,
+        Err(_) => Err(AdminClientError::Timeout {
+            addr: addr.to_owned(),
+            timeout,
+        }),
+    }
+}
+
+async fn fetch(addr: &str, path: &str) -> Result<Bytes, AdminClientError> {
+    let unreachable = |reason: String| AdminClientError::Unreachable {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    tokio::spawn(conn);
+    let req = Request::get(path)
+        .header(hyper::header::HOST, addr)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| unreachable(e.to_string()))?;
+    let res = send
+        .send_request(req)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let status = res.status();
+    let body = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|e| unreachable(format!("reading the answer: {e}")))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(AdminClientError::Status {
+            addr: addr.to_owned(),
+            path: path.to_owned(),
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&body).chars().take(512).collect(),
+        });
+    }
+    Ok(body)
+}
