@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod host;
 pub mod listen;
 pub mod node;

@@ -12,8 +12,10 @@
 //! - **two hops**: client → `a` (relay component) → `b` (greeter component).
 //!
 //! Rounds rotate the order of the three targets so they share the machine's noise. Every
-//! answer is checked. The table reports each witmesh hop's cost as
-//! (two hops − native) / 2 at p50 and p99 against the issue's targets (≤ 50 µs and ≤ 200 µs).
+//! answer is checked. The two-hop path crosses the network twice where the direct path
+//! crosses it once, so the table reports what witmesh adds to each network hop it makes:
+//! one hop − native, and (two hops − 2 × native) / 2, at p50 and p99, against the issue's
+//! targets (≤ 50 µs and ≤ 200 µs per hop). The raw latencies are in the table too.
 //!
 //! Usage: `cargo build --release -p witmesh -p witmesh-benches && ./target/release/mesh-bench`
 //! (`--calls N`, `--concurrency 1,16,64`, `--payloads 16,1024`, `--transports nats,quic`).
@@ -223,8 +225,8 @@ fn verdict(pass: bool) -> &'static str {
 fn print_table(rows: &[Row]) {
     println!(
         "| transport | payload | concurrency | native p50 µs | one hop p50 µs | two hops p50 µs \
-         | per hop p50 µs | native p99 µs | two hops p99 µs | per hop p99 µs \
-         | native calls/s | two hops calls/s | throughput ratio |"
+         | added per hop p50 µs (one / two hops) | native p99 µs | one hop p99 µs | two hops p99 µs \
+         | added per hop p99 µs (one / two hops) | native calls/s | two hops calls/s |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
@@ -234,18 +236,24 @@ fn print_table(rows: &[Row]) {
             one.percentile_us(50.0),
             two.percentile_us(50.0),
         );
-        let (n99, t99) = (n.percentile_us(99.0), two.percentile_us(99.0));
-        let (hop50, hop99) = ((t50 - n50) / 2.0, (t99 - n99) / 2.0);
+        let (n99, o99, t99) = (
+            n.percentile_us(99.0),
+            one.percentile_us(99.0),
+            two.percentile_us(99.0),
+        );
+        let (one50, two50) = (o50 - n50, (t50 - 2.0 * n50) / 2.0);
+        let (one99, two99) = (o99 - n99, (t99 - 2.0 * n99) / 2.0);
         let (ntp, ttp) = (n.calls_per_sec(), two.calls_per_sec());
+        let p50_ok = one50.max(two50) <= P50_PER_HOP_TARGET_US;
+        let p99_ok = one99.max(two99) <= P99_PER_HOP_TARGET_US;
         println!(
-            "| {} | {} | {} | {n50:.1} | {o50:.1} | {t50:.1} | {hop50:+.1} {} | {n99:.1} | {t99:.1} \
-             | {hop99:+.1} {} | {ntp:.0} | {ttp:.0} | {:.2}x |",
+            "| {} | {} | {} | {n50:.1} | {o50:.1} | {t50:.1} | {one50:+.1} / {two50:+.1} {} \
+             | {n99:.1} | {o99:.1} | {t99:.1} | {one99:+.1} / {two99:+.1} {} | {ntp:.0} | {ttp:.0} |",
             r.transport,
             fmt_size(r.payload),
             r.concurrency,
-            verdict(hop50 <= P50_PER_HOP_TARGET_US),
-            verdict(hop99 <= P99_PER_HOP_TARGET_US),
-            ttp / ntp,
+            verdict(p50_ok),
+            verdict(p99_ok),
         );
     }
 }
@@ -407,7 +415,7 @@ async fn run(args: &Args, nats: &NatsServer, sidecars: [&Sidecar; 3]) -> Result<
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     println!(
-        "per hop = (two hops - native) / 2; targets: ≤ {P50_PER_HOP_TARGET_US} µs at p50, ≤ {P99_PER_HOP_TARGET_US} µs at p99"
+        "added per hop: one hop - native, and (two hops - 2 x native) / 2; targets: ≤ {P50_PER_HOP_TARGET_US} µs at p50, ≤ {P99_PER_HOP_TARGET_US} µs at p99"
     );
     println!();
     print_table(&rows);
