@@ -202,7 +202,7 @@ impl Node {
         let tracker = TaskTracker::new();
         let info = Arc::new(NodeInfo::new(
             &cfg.node.id,
-            names.clone(),
+            loaded_all.clone(),
             forwarded,
             router.clone(),
             table.clone(),

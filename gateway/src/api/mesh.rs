@@ -29,6 +29,9 @@ impl Builtin for MeshApi {
                 Value::List(info.lookup(instance).iter().map(endpoint).collect())
             }
             ("instances", []) => strings(&info.instances()),
+            ("wit", [Value::String(instance)]) => {
+                Value::Option(info.wit(instance).map(|files| Box::new(wit_files(&files))))
+            }
             _ => {
                 return Err(CallError::Trap(format!(
                     "witmesh:mesh has no function `{function}` taking {} parameters",
@@ -64,6 +67,20 @@ pub fn endpoints(
         }
     }
     Ok(out)
+}
+
+fn wit_files(files: &[(String, String)]) -> Value {
+    Value::List(
+        files
+            .iter()
+            .map(|(name, text)| {
+                Value::Record(vec![
+                    Value::String(name.clone()),
+                    Value::String(text.clone()),
+                ])
+            })
+            .collect(),
+    )
 }
 
 fn strings(v: &[String]) -> Value {
@@ -186,7 +203,7 @@ mod tests {
             .collect();
         assert_eq!(
             names.len(),
-            4,
+            5,
             "a function was added to witmesh:mesh; implement it in MeshApi: {names:?}"
         );
     }

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use witmesh_proto::wit::MESH_WIT;
+use witmesh_proto::WitSet;
+
+use crate::host::LoadedComponent;
 use crate::route::discovery::{Announcement, Table};
 use crate::route::{version, RouteView, Router};
 use crate::serve::InFlight;
@@ -80,7 +84,8 @@ pub struct Endpoint {
 pub struct NodeInfo {
     node: String,
     started: Instant,
-    components: Vec<String>,
+    components: Vec<Arc<LoadedComponent>>,
+    mesh_wit: Option<WitSet>,
     /// Set once the listeners are bound: what this node serves, and where.
     me: OnceLock<Announcement>,
     shutdown: CancellationToken,
@@ -96,7 +101,7 @@ impl NodeInfo {
     /// stops being ready when `shutdown` is cancelled.
     pub fn new(
         node: &str,
-        components: Vec<String>,
+        components: Vec<Arc<LoadedComponent>>,
         forwarded: Vec<String>,
         router: Arc<Router>,
         table: Option<Arc<Table>>,
@@ -107,6 +112,7 @@ impl NodeInfo {
             node: node.to_owned(),
             started: Instant::now(),
             components,
+            mesh_wit: WitSet::from_wit_str("witmesh.wit", MESH_WIT).ok(),
             me: OnceLock::new(),
             shutdown,
             in_flight,
@@ -132,7 +138,7 @@ impl NodeInfo {
         Status {
             node: self.node.clone(),
             ready: self.ready(),
-            components: self.components.clone(),
+            components: self.components.iter().map(|c| c.name.to_string()).collect(),
             instances: self
                 .me
                 .get()
@@ -194,6 +200,21 @@ impl NodeInfo {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// The WIT of `instance` as this node serves it (one file per package, dependencies
+    /// first), or `None` when it does not serve it.
+    pub fn wit(&self, instance: &str) -> Option<Vec<(String, String)>> {
+        let set = self
+            .components
+            .iter()
+            .find(|c| c.exports.iter().any(|e| e.func.instance == instance))
+            .map(|c| &c.wit)
+            .or(self
+                .mesh_wit
+                .as_ref()
+                .filter(|_| instance.starts_with(mesh::PACKAGE)))?;
+        set.wit_files_of(instance).ok()
     }
 
     /// Where each forwarded import goes now.

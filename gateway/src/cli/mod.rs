@@ -1,5 +1,6 @@
 //! The command line: what users meet first.
 
+mod call_cmd;
 mod config_cmd;
 mod mesh_cmd;
 mod up;
@@ -22,6 +23,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Call a function of any wRPC server: `witmesh call --nats URL --prefix P INSTANCE.FUNC ARGS...`.
+    Call(Box<call_cmd::CallArgs>),
+    /// Print the WIT of an instance a server serves (or of --wit).
+    Describe(Box<call_cmd::DescribeArgs>),
     /// Check configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -64,6 +69,8 @@ impl From<anyhow::Error> for Failure {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Call(args) => call_cmd::call(*args),
+        Command::Describe(args) => call_cmd::describe(*args),
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::Up(args) => up::run(*args),
         Command::Peers(args) => mesh_cmd::peers(args),

@@ -113,6 +113,8 @@ pub struct LoadedComponent {
     pub exports: Vec<Export>,
     /// Imported instances linked to the router (served by other components or nodes).
     pub forwarded: Vec<String>,
+    /// The component's WIT, as it embeds it.
+    pub wit: WitSet,
 }
 
 /// One exported function.
@@ -236,6 +238,7 @@ impl LoadedComponent {
             policy,
             exports,
             forwarded,
+            wit,
         })
     }
 }

@@ -59,6 +59,11 @@ impl WitSet {
         })
     }
 
+    /// A set of `resolve` with `main` as the packages loaded directly.
+    pub(crate) fn from_parts(resolve: Resolve, main: Vec<PackageId>) -> Self {
+        WitSet { resolve, main }
+    }
+
     /// Parses WIT text; `name` stands in for a file name in errors.
     pub fn from_wit_str(name: &str, src: &str) -> Result<Self, WitError> {
         let mut resolve = Resolve::default();

@@ -4,6 +4,7 @@
 mod inspect;
 mod load;
 mod lookup;
+mod print;
 
 pub use inspect::{inspect, Inspection, InterfaceReport, PackageReport, WorldItem, WorldReport};
 pub use load::WitSet;

@@ -1,0 +1,343 @@
+//! `witmesh call` and `witmesh describe`: call any function of any wRPC server from the
+//! shell, with values in WAVE or JSON checked against the WIT before anything is sent; the
+//! WIT comes from `--wit` or, from a witmesh sidecar, from the sidecar itself
+//! (`witmesh:mesh/reflect`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use witmesh_config::{HostPort, HumanDuration};
+use witmesh_proto::codec::Limits;
+use witmesh_proto::text::{json, wave};
+use witmesh_proto::wit::MESH_WIT;
+use witmesh_proto::{Func, Value, WitSet};
+
+use super::Failure;
+use crate::client::{CallFailure, Caller, FailureKind};
+
+/// Where the server is.
+#[derive(Debug, Args)]
+pub struct Connect {
+    /// Call over NATS at this URL.
+    #[arg(long, value_name = "URL", conflicts_with = "quic")]
+    nats: Option<String>,
+    /// The NATS subject prefix the server serves under (witmesh: the `prefix=` of its ready
+    /// line).
+    #[arg(long, value_name = "PREFIX", default_value = "", requires = "nats")]
+    prefix: String,
+    /// Call over QUIC at this `HOST:PORT`.
+    #[arg(long, value_name = "ADDR", requires = "ca")]
+    quic: Option<HostPort>,
+    /// PEM certificate (CA, or a sidecar's development certificate) to trust for QUIC.
+    #[arg(long, value_name = "PEM")]
+    ca: Option<PathBuf>,
+    /// The TLS name the QUIC server's certificate carries.
+    #[arg(long, value_name = "NAME", default_value = "localhost")]
+    server_name: String,
+    /// WIT to take the types from: a directory, a .wit file or a component. Without it the
+    /// server is asked (witmesh sidecars answer; other servers need --wit).
+    #[arg(long, value_name = "PATH")]
+    wit: Option<PathBuf>,
+    /// How long to wait for the answer.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    timeout: HumanDuration,
+}
+
+/// `witmesh call`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct CallArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// Read the parameters as one JSON document (an array, or an object of named
+    /// parameters) and print the results as JSON.
+    #[arg(long)]
+    json: bool,
+    /// `INSTANCE.FUNC`, e.g. `local:greeter-demo/greet.greet`.
+    target: String,
+    /// One WAVE value per parameter (with --json: one JSON document).
+    args: Vec<String>,
+}
+
+/// `witmesh describe`.
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[command(flatten)]
+    connect: Connect,
+    /// The instance, e.g. `local:greeter-demo/greet`.
+    instance: String,
+}
+
+impl Connect {
+    fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
+    }
+
+    async fn caller(&self) -> Result<Caller, Failure> {
+        let unavailable = |m: String| {
+            failure(&CallFailure {
+                kind: FailureKind::Unavailable,
+                class: None,
+                message: m,
+            })
+        };
+        match (&self.nats, &self.quic) {
+            (Some(url), None) => {
+                let nats = async_nats::ConnectOptions::new()
+                    .connection_timeout(self.timeout.0)
+                    .connect(url.as_str())
+                    .await
+                    .map_err(|e| unavailable(format!("cannot connect to NATS at {url}: {e}")))?;
+                Ok(Caller::nats(nats, &self.prefix))
+            }
+            (None, Some(addr)) => {
+                let ca = self.ca.as_ref().map_or(Ok(Vec::new()), |p| {
+                    std::fs::read(p).map_err(|e| {
+                        Failure::new(format!("cannot read the CA `{}`: {e}", p.display()))
+                    })
+                })?;
+                Caller::quic(addr.clone(), &self.server_name, &ca).map_err(Failure::from)
+            }
+            _ => Err(Failure {
+                message: "say where the server is: --nats URL [--prefix P] or --quic ADDR --ca PEM"
+                    .to_owned(),
+                status: witmesh_config::EXIT_CONFIG_ERROR as u8,
+            }),
+        }
+    }
+
+    /// The function `target` names, with its types from --wit or from the server.
+    async fn func(&self, caller: &Caller, target: &str) -> Result<Func, Failure> {
+        if let Some(path) = &self.wit {
+            let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+            return set
+                .func_by_target(target)
+                .map_err(|e| failure(&CallFailure::unknown(e)));
+        }
+        let instances = served_instances(caller, self.timeout.0).await?;
+        let Some(instance) = instances
+            .iter()
+            .filter(|i| target.len() > i.len() + 1 && target.starts_with(i.as_str()))
+            .filter(|i| target.as_bytes()[i.len()] == b'.')
+            .max_by_key(|i| i.len())
+        else {
+            return Err(failure(&CallFailure::unknown(format!(
+                "the server does not serve the instance of `{target}` (it serves: {})",
+                instances.join(", ")
+            ))));
+        };
+        let set = reflect(caller, instance, self.timeout.0).await?;
+        set.func(instance, &target[instance.len() + 1..])
+            .map_err(|e| failure(&CallFailure::unknown(e)))
+    }
+}
+
+fn failure(f: &CallFailure) -> Failure {
+    Failure {
+        message: f.message.clone(),
+        status: f.kind.exit_status(),
+    }
+}
+
+fn mesh_func(instance: &str, name: &str) -> Result<Func, Failure> {
+    let set = WitSet::from_wit_str("witmesh.wit", MESH_WIT).map_err(anyhow::Error::from)?;
+    set.func(instance, name)
+        .map_err(|e| Failure::new(e.to_string()))
+}
+
+/// What a witmesh sidecar serves, from `witmesh:mesh/health.check`.
+async fn served_instances(
+    caller: &Caller,
+    timeout: std::time::Duration,
+) -> Result<Vec<String>, Failure> {
+    let check = mesh_func("witmesh:mesh/health@0.1.0", "check")?;
+    let results = caller
+        .call(&check, Vec::new(), Limits::default(), timeout)
+        .await
+        .map_err(|e| no_reflection(&e))?;
+    // status { node, ready, components, instances, .. }
+    let Some(Value::Record(fields)) = results.first() else {
+        return Err(Failure::new(
+            "the server's health status has the wrong shape",
+        ));
+    };
+    let mut out = strings(fields.get(3));
+    out.extend(["health", "discovery", "reflect"].map(|i| format!("witmesh:mesh/{i}@0.1.0")));
+    Ok(out)
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn no_reflection(e: &CallFailure) -> Failure {
+    failure(&CallFailure {
+        kind: e.kind,
+        class: e.class,
+        message: format!(
+            "cannot ask the server for its WIT ({}); pass --wit PATH for servers that are not witmesh sidecars",
+            e.message
+        ),
+    })
+}
+
+/// The WIT of `instance` from the server's `witmesh:mesh/reflect.wit`.
+async fn reflect(
+    caller: &Caller,
+    instance: &str,
+    timeout: std::time::Duration,
+) -> Result<WitSet, Failure> {
+    let wit = mesh_func("witmesh:mesh/reflect@0.1.0", "wit")?;
+    let results = caller
+        .call(
+            &wit,
+            vec![Value::String(instance.to_owned())],
+            Limits::default(),
+            timeout,
+        )
+        .await
+        .map_err(|e| no_reflection(&e))?;
+    let files = match results.first() {
+        Some(Value::Option(Some(list))) => match list.as_ref() {
+            Value::List(files) => files
+                .iter()
+                .filter_map(|f| match f {
+                    Value::Record(fields) => match fields.as_slice() {
+                        [Value::String(n), Value::String(t)] => Some((n.clone(), t.clone())),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        },
+        _ => {
+            return Err(failure(&CallFailure::unknown(format!(
+                "the server does not serve `{instance}`"
+            ))))
+        }
+    };
+    WitSet::from_wit_files(&files).map_err(|e| {
+        Failure::new(format!(
+            "the server's WIT for `{instance}` does not load: {e}"
+        ))
+    })
+}
+
+/// The parameters from the command line, checked against the function's types.
+fn params(func: &Func, args: &[String], as_json: bool) -> Result<Vec<Value>, CallFailure> {
+    let target = format!("{}.{}", func.instance, func.name);
+    if as_json {
+        let text = match args {
+            [one] => one.as_str(),
+            [] if func.params.is_empty() => "[]",
+            _ => {
+                return Err(CallFailure::bad_value(
+                    &target,
+                    format!(
+                        "with --json give the parameters as one JSON document, e.g. '[...]'; got {} arguments",
+                        args.len()
+                    ),
+                ))
+            }
+        };
+        let j: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| CallFailure::bad_value(&target, format!("`{text}` is not JSON: {e}")))?;
+        return json::values_from_json(&func.params, &func.param_names, &func.param_labels, &j)
+            .map_err(|e| {
+                CallFailure::bad_value(
+                    &target,
+                    format!("{e} (the function is `{}`)", func.signature),
+                )
+            });
+    }
+    if args.len() != func.params.len() {
+        return Err(CallFailure::bad_value(
+            &target,
+            format!(
+                "`{}` takes {} parameter(s) but {} value(s) were given",
+                func.signature,
+                func.params.len(),
+                args.len()
+            ),
+        ));
+    }
+    func.params
+        .iter()
+        .zip(&func.param_names)
+        .zip(args)
+        .map(|((ty, name), text)| {
+            wave::from_wave(ty, text).map_err(|e| {
+                CallFailure::bad_value(
+                    &target,
+                    format!("parameter `{name}` (WIT type `{ty}`): `{text}`: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Runs `witmesh call`.
+pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
+    let rt = Connect::runtime()?;
+    rt.block_on(async {
+        let caller = args.connect.caller().await?;
+        let func = args.connect.func(&caller, &args.target).await?;
+        let params = params(&func, &args.args, args.json).map_err(|e| failure(&e))?;
+        let results = caller
+            .call(&func, params, Limits::default(), args.connect.timeout.0)
+            .await
+            .map_err(|e| failure(&e))?;
+        if args.json {
+            let j = match results.as_slice() {
+                [one] => json::to_json(&func.results[0], one),
+                _ => json::values_to_json(&func.results, &results),
+            };
+            println!("{j}");
+        } else {
+            for (ty, v) in func.results.iter().zip(&results) {
+                println!("{}", wave::to_wave(ty, v).map_err(Failure::new)?);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs `witmesh describe`.
+pub(crate) fn describe(args: DescribeArgs) -> Result<(), Failure> {
+    let rt = Connect::runtime()?;
+    rt.block_on(async {
+        let files = match &args.connect.wit {
+            Some(path) => {
+                let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+                set.wit_files_of(&args.instance)
+                    .map_err(|e| failure(&CallFailure::unknown(e)))?
+            }
+            None => {
+                let caller = args.connect.caller().await?;
+                let set = reflect(&caller, &args.instance, args.connect.timeout.0).await?;
+                set.wit_files_of(&args.instance)
+                    .map_err(|e| failure(&CallFailure::unknown(e)))?
+            }
+        };
+        // The instance's own package last; the packages it uses before it, as comments name.
+        for (name, text) in &files {
+            println!("// {name}");
+            print!("{text}");
+            println!();
+        }
+        Ok(())
+    })
+}
