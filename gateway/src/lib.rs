@@ -14,6 +14,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod host;
+pub mod http;
 pub mod listen;
 pub mod node;
 pub mod resilience;

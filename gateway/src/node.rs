@@ -14,6 +14,7 @@ use witmesh_proto::codec::Limits;
 use crate::admin::AdminListener;
 use crate::api::{mesh, NodeInfo};
 use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
+use crate::http::gateway::{Gateway, GatewayListener};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
 use crate::listen::tls;
@@ -41,6 +42,7 @@ pub struct Node {
     quic: Option<QuicListener>,
     nats: Option<NatsListener>,
     admin: Option<AdminListener>,
+    http: Option<GatewayListener>,
     drain_timeout: Duration,
     /// Where this node's forwarded imports go.
     pub router: Arc<Router>,
@@ -308,8 +310,22 @@ impl Node {
         };
         let admin = if cfg.admin.enabled {
             let a = AdminListener::start(cfg.admin.listen, info.clone()).await?;
-            ready.push(format!("admin={}", a.local_addr));
+            ready.push(format!("admin={}", a.local_addr()));
             Some(a)
+        } else {
+            None
+        };
+        let http = if cfg.http.enabled {
+            let gateway = Gateway::new(
+                info.clone(),
+                router.clone(),
+                limits,
+                usize::try_from(cfg.http.max_body_bytes.0).unwrap_or(usize::MAX),
+                cfg.mesh.default_timeout.get(),
+            );
+            let g = GatewayListener::start(cfg.http.listen, Arc::new(gateway)).await?;
+            ready.push(format!("http={}", g.local_addr()));
+            Some(g)
         } else {
             None
         };
@@ -323,6 +339,7 @@ impl Node {
             quic,
             nats: nats_listener,
             admin,
+            http,
             drain_timeout: cfg.node.drain_timeout.0,
             router,
             info,
@@ -340,7 +357,13 @@ impl Node {
             let _ = tokio::time::timeout(Duration::from_secs(1), a).await;
         }
         self.tracker.close();
-        let finished = tokio::time::timeout(self.drain_timeout, self.tracker.wait())
+        let started = tokio::time::Instant::now();
+        if let Some(h) = self.http {
+            // No new HTTP calls; the ones in progress finish within the drain timeout.
+            h.close(self.drain_timeout).await;
+        }
+        let left = self.drain_timeout.saturating_sub(started.elapsed());
+        let finished = tokio::time::timeout(left, self.tracker.wait())
             .await
             .is_ok();
         if let Some(q) = self.quic {

@@ -217,3 +217,39 @@ pub mod mesh_client {
 }
 
 pub mod native;
+
+/// One WAVE value for each echo function of the every-type component that takes one value:
+/// `(function, value)`.
+pub const EVERY_TYPE_VALUES: &[(&str, &str)] = &[
+    ("echo-bool", "true"),
+    ("echo-s8", "-128"),
+    ("echo-s16", "-32768"),
+    ("echo-s32", "-2147483648"),
+    ("echo-s64", "-9223372036854775808"),
+    ("echo-u8", "255"),
+    ("echo-u16", "65535"),
+    ("echo-u32", "4294967295"),
+    ("echo-u64", "18446744073709551615"),
+    ("echo-f32", "1.5"),
+    ("echo-f64", "-0.25"),
+    ("echo-char", "'ü'"),
+    ("echo-string", "\"hello, \\\"wit\\\" ✓\""),
+    ("echo-bytes", "[0, 1, 255]"),
+    ("echo-list", "[{x: 1, y: 2}, {x: -3, y: 4}]"),
+    ("echo-record", "{x: 7, y: -7}"),
+    ("echo-tuple", "(1, \"two\", 3.5)"),
+    ("echo-variant", "rect({x: 1, y: 2})"),
+    ("echo-enum", "blue"),
+    ("echo-option", "some(\"x\")"),
+    ("echo-result", "err(\"bad\")"),
+    ("echo-flags", "{read, exec}"),
+    ("echo-wide-flags", "{f0, f15}"),
+    (
+        "echo-everything",
+        "{flag: true, small: -1, medium: -2, large: -3, huge: -4, byte: 5, word: 6, dword: 7, qword: 8, single: 0.5, double: 1.25, letter: 'x', text: \"t\", raw: [1, 2], words: [\"a\", \"b\"], pair: (9, \"p\"), maybe: some({x: 1, y: 1}), outcome: ok(\"fine\"), shape: circle(2.5), color: green, perms: {write}, wide: {f3}}",
+    ),
+    (
+        "echo-nested",
+        "{label: \"root\", children: [[some({x: 1, y: 2}), none], []]}",
+    ),
+];

@@ -8,9 +8,9 @@ use std::process::Command;
 
 use witmesh_proto::text::{json, wave};
 use witmesh_proto::WitSet;
-use witmesh_tests::components;
 use witmesh_tests::harness::{witmesh_bin, NatsServer, Sidecar};
 use witmesh_tests::native::{serve_greeter, NativeGreeter};
+use witmesh_tests::{components, EVERY_TYPE_VALUES};
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
@@ -148,48 +148,13 @@ async fn calls_a_native_wit_bindgen_wrpc_server_with_wit() {
     assert!(err.contains("pass --wit PATH"), "{err}");
 }
 
-/// One WAVE value per echo function of the every-type component.
-const VALUES: &[(&str, &str)] = &[
-    ("echo-bool", "true"),
-    ("echo-s8", "-128"),
-    ("echo-s16", "-32768"),
-    ("echo-s32", "-2147483648"),
-    ("echo-s64", "-9223372036854775808"),
-    ("echo-u8", "255"),
-    ("echo-u16", "65535"),
-    ("echo-u32", "4294967295"),
-    ("echo-u64", "18446744073709551615"),
-    ("echo-f32", "1.5"),
-    ("echo-f64", "-0.25"),
-    ("echo-char", "'ü'"),
-    ("echo-string", "\"hello, \\\"wit\\\" ✓\""),
-    ("echo-bytes", "[0, 1, 255]"),
-    ("echo-list", "[{x: 1, y: 2}, {x: -3, y: 4}]"),
-    ("echo-record", "{x: 7, y: -7}"),
-    ("echo-tuple", "(1, \"two\", 3.5)"),
-    ("echo-variant", "rect({x: 1, y: 2})"),
-    ("echo-enum", "blue"),
-    ("echo-option", "some(\"x\")"),
-    ("echo-result", "err(\"bad\")"),
-    ("echo-flags", "{read, exec}"),
-    ("echo-wide-flags", "{f0, f15}"),
-    (
-        "echo-everything",
-        "{flag: true, small: -1, medium: -2, large: -3, huge: -4, byte: 5, word: 6, dword: 7, qword: 8, single: 0.5, double: 1.25, letter: 'x', text: \"t\", raw: [1, 2], words: [\"a\", \"b\"], pair: (9, \"p\"), maybe: some({x: 1, y: 1}), outcome: ok(\"fine\"), shape: circle(2.5), color: green, perms: {write}, wide: {f3}}",
-    ),
-    (
-        "echo-nested",
-        "{label: \"root\", children: [[some({x: 1, y: 2}), none], []]}",
-    ),
-];
-
 #[test]
 fn every_wit_type_goes_through_wave_and_json() {
     let nats = NatsServer::start();
     let s = sidecar(&nats);
     let set = WitSet::load(witmesh_tests::every_type_wit_dir()).unwrap();
     const ECHO: &str = "witmesh:every-type/echo@0.1.0";
-    for (func, text) in VALUES {
+    for (func, text) in EVERY_TYPE_VALUES {
         let target = format!("{ECHO}.{func}");
         let (code, out, err) = call(&s, false, &[&target, text]);
         assert_eq!(code, 0, "{func}: {err}");

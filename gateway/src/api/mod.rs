@@ -217,6 +217,28 @@ impl NodeInfo {
         set.wit_files_of(instance).ok()
     }
 
+    /// The function `function` of `instance` when a component of this node exports it.
+    pub fn local_func(&self, instance: &str, function: &str) -> Option<witmesh_proto::Func> {
+        self.components.iter().find_map(|c| {
+            c.exports
+                .iter()
+                .find(|e| e.func.instance == instance && e.func.name == function)
+                .map(|e| e.func.clone())
+        })
+    }
+
+    /// The functions of `instance` when a component of this node exports it.
+    pub fn local_instance(&self, instance: &str) -> Option<Vec<String>> {
+        let names: Vec<String> = self
+            .components
+            .iter()
+            .flat_map(|c| c.exports.iter())
+            .filter(|e| e.func.instance == instance)
+            .map(|e| e.func.name.clone())
+            .collect();
+        (!names.is_empty()).then_some(names)
+    }
+
     /// Where each forwarded import goes now.
     pub fn routes(&self) -> Vec<RouteView> {
         self.router.view(&self.forwarded)

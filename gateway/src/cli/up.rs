@@ -57,6 +57,10 @@ pub struct UpArgs {
     /// This node's id in the mesh, logs and failure reports (`node.id`).
     #[arg(long, value_name = "ID")]
     node_id: Option<String>,
+    /// HTTP/JSON gateway listen address (`http.listen`, and enables it): POST
+    /// /v1/call/{instance}/{function}; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
     /// Admin listen address (`admin.listen`, and enables it): health, readiness, peers and
     /// routes as JSON; port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
@@ -160,6 +164,10 @@ impl UpArgs {
         }
         if let Some(id) = &self.node_id {
             cfg.node.id.clone_from(id);
+        }
+        if let Some(addr) = self.http {
+            cfg.http.enabled = true;
+            cfg.http.listen = addr;
         }
         if let Some(addr) = self.admin {
             cfg.admin.enabled = true;

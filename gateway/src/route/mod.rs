@@ -35,6 +35,9 @@ use crate::transport::quic::QuicOut;
 use crate::transport::{call, Address, AttemptError, RemoteFailure};
 use balance::Health;
 
+/// witmesh's reflection interface, served by every sidecar.
+const REFLECT: &str = "witmesh:mesh/reflect@0.1.0";
+
 /// Why a forwarded call failed, as the calling component's host sees it.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ForwardError {
@@ -232,12 +235,7 @@ impl Router {
             || local_exports
                 .iter()
                 .any(|e| version::compatible(instance, e))
-            || self.routes.iter().any(|r| r.matches(instance))
-            || self
-                .mesh
-                .links
-                .iter()
-                .any(|l| l.interfaces.iter().any(|p| pattern_matches(p, instance)))
+            || self.routed(instance)
     }
 
     /// The deadline for calls to `func` through `route`.
@@ -643,6 +641,69 @@ impl Router {
             Ok(r) => r,
             Err(_) => Err(AttemptError::Deadline { after: budget }),
         }
+    }
+
+    /// Whether a route or named link covers `instance`.
+    pub fn routed(&self, instance: &str) -> bool {
+        self.routes.iter().any(|r| r.matches(instance))
+            || self
+                .mesh
+                .links
+                .iter()
+                .any(|l| l.interfaces.iter().any(|p| pattern_matches(p, instance)))
+    }
+
+    /// The WIT of `instance` from a remote provider of it (its `witmesh:mesh/reflect`), for
+    /// callers that have no WIT of their own: the provider's own instance name and its WIT
+    /// files. `None` when no remote provider answered.
+    pub async fn remote_wit(
+        &self,
+        instance: &str,
+        timeout: Duration,
+    ) -> Option<(String, Vec<(String, String)>)> {
+        let set = witmesh_proto::WitSet::from_wit_str("witmesh.wit", witmesh_proto::wit::MESH_WIT)
+            .ok()?;
+        let reflect = set.func(REFLECT, "wit").ok()?;
+        let (providers, _, _) = self.providers(instance, None, None);
+        let deadline = Instant::now() + timeout;
+        for p in providers
+            .iter()
+            .filter(|p| matches!(p.target, Target::Remote(_)))
+        {
+            let at = Provider {
+                instance: REFLECT.to_owned(),
+                ..p.clone()
+            };
+            let params = [Value::String(p.instance.clone())];
+            let answer = self
+                .attempt("reflect", &at, &reflect, &params, &mut None, deadline)
+                .await;
+            match answer.as_deref() {
+                Ok([Value::Option(Some(files))]) => {
+                    if let Value::List(files) = files.as_ref() {
+                        let files = files
+                            .iter()
+                            .filter_map(|f| match f {
+                                Value::Record(v) => match v.as_slice() {
+                                    [Value::String(n), Value::String(t)] => {
+                                        Some((n.clone(), t.clone()))
+                                    }
+                                    _ => None,
+                                },
+                                _ => None,
+                            })
+                            .collect();
+                        return Some((p.instance.clone(), files));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(
+                    provider = p.key().as_str(),
+                    "cannot fetch the WIT of {instance}: {e}"
+                ),
+            }
+        }
+        None
     }
 
     /// What serves each instance in `instances`, for `witmesh routes`.

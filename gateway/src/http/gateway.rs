@@ -1,0 +1,451 @@
+//! The HTTP/JSON gateway: `POST /v1/call/{instance}/{function}` with the parameters as JSON
+//! (an object of named parameters, or an array of positional ones) is decoded and
+//! type-checked against the function's WIT, sent through this node's router (a local
+//! component, a route or a discovered peer), and answered with a JSON object of results.
+//! Failures are `application/problem+json` with the status of their kind: 400 for a value
+//! that does not match the WIT (with its path), 404 for an unknown instance or function, 413
+//! for a body over the limit, 503 when no provider is available, 504 on a deadline, 502 when
+//! the provider failed the call. A `list<u8>` that is the only parameter (or result) can be
+//! sent (or asked for, with `Accept`) as a raw `application/octet-stream` body.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, CONTENT_TYPE};
+use hyper::{Method, Request, StatusCode};
+use serde_json::{Map, Value as Json};
+use witmesh_proto::codec::Limits;
+use witmesh_proto::text::json;
+use witmesh_proto::{Func, Ty, Value, WitSet};
+
+use super::response::{bytes, json as json_answer, problem, Answer};
+use super::server::{Handler, HttpServer, ListenError};
+use crate::api::NodeInfo;
+use crate::client::{CallFailure, Caller, FailureKind};
+use crate::route::Router;
+
+/// How long reflected WIT of a remote instance is trusted before it is asked for again.
+const WIT_CACHE_TTL: Duration = Duration::from_secs(30); // providers rarely change their WIT; a redeploy shows within half a minute
+/// How long fetching a remote instance's WIT may take.
+const REFLECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the request body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// The gateway's settings and state.
+pub struct Gateway {
+    info: Arc<NodeInfo>,
+    caller: Caller,
+    router: Arc<Router>,
+    limits: Limits,
+    max_body: usize,
+    timeout: Duration,
+    wit: Mutex<HashMap<String, (Instant, Arc<WitSet>)>>,
+}
+
+/// A bound gateway listener.
+pub struct GatewayListener {
+    server: HttpServer,
+}
+
+impl GatewayListener {
+    /// Binds `addr` and serves the gateway until [`GatewayListener::close`].
+    pub async fn start(addr: SocketAddr, gateway: Arc<Gateway>) -> Result<Self, ListenError> {
+        let handler: Handler = Arc::new(move |req| {
+            let gateway = gateway.clone();
+            Box::pin(async move { gateway.handle(req).await })
+        });
+        Ok(GatewayListener {
+            server: HttpServer::start("HTTP gateway requests", addr, handler).await?,
+        })
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr
+    }
+
+    /// Stops accepting; calls in progress get up to `grace` to finish.
+    pub async fn close(self, grace: Duration) {
+        self.server.close(grace).await;
+    }
+}
+
+/// A failed request: its status, kind and detail.
+struct Refusal {
+    status: StatusCode,
+    kind: &'static str,
+    detail: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    fn call(f: &CallFailure) -> Self {
+        let status = StatusCode::from_u16(f.kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
+        Refusal::new(status, f.kind.as_str(), f.message.clone())
+    }
+}
+
+impl Gateway {
+    /// A gateway calling through `router`, answering about `info`, with the request
+    /// bounds of `[http]` and `[limits]`.
+    pub fn new(
+        info: Arc<NodeInfo>,
+        router: Arc<Router>,
+        limits: Limits,
+        max_body: usize,
+        timeout: Duration,
+    ) -> Self {
+        Gateway {
+            info,
+            caller: Caller::Router(router.clone()),
+            router,
+            limits,
+            max_body,
+            timeout,
+            wit: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Answer {
+        let path = req.uri().path().to_owned();
+        let traceparent = req
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| valid_traceparent(v))
+            .map(str::to_owned);
+        let span = tracing::info_span!(
+            "http",
+            path = path.as_str(),
+            traceparent = traceparent.as_deref().unwrap_or("")
+        );
+        let _entered = span.enter();
+        let mut answer = match (req.method(), path.strip_prefix("/v1/call/")) {
+            (&Method::POST, Some(rest)) => match self.call(rest, req).await {
+                Ok(a) => a,
+                Err(r) => {
+                    tracing::info!(
+                        status = r.status.as_u16(),
+                        kind = r.kind,
+                        "gateway call refused: {}",
+                        r.detail
+                    );
+                    problem(r.status, r.kind, &r.detail)
+                }
+            },
+            (_, Some(_)) => problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method",
+                "calls are POST /v1/call/{instance}/{function} with a JSON body",
+            ),
+            (&Method::GET, None) if path == "/v1/instances" => {
+                json_answer(StatusCode::OK, &self.info.instances())
+            }
+            _ => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                &format!(
+                    "no gateway endpoint `{}`; calls are POST /v1/call/{{instance}}/{{function}}",
+                    path.chars().take(128).collect::<String>()
+                ),
+            ),
+        };
+        // The caller's trace context comes back on the answer.
+        if let Some(tp) = traceparent.and_then(|t| hyper::header::HeaderValue::from_str(&t).ok()) {
+            answer.headers_mut().insert("traceparent", tp);
+        }
+        answer
+    }
+
+    async fn call(&self, rest: &str, req: Request<Incoming>) -> Result<Answer, Refusal> {
+        let rest = percent_decode(rest).ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad-path",
+                "the path is not valid percent-encoded UTF-8",
+            )
+        })?;
+        let Some((instance, function)) = rest
+            .rsplit_once('/')
+            .filter(|(i, f)| !i.is_empty() && !f.is_empty())
+        else {
+            return Err(Refusal::new(
+                StatusCode::NOT_FOUND,
+                "unknown",
+                format!("`/v1/call/{rest}` names no function: use /v1/call/{{instance}}/{{function}}, e.g. /v1/call/local:greeter-demo/greet/greet"),
+            ));
+        };
+        let raw_in = content_type_is(&req, OCTET_STREAM);
+        let raw_out = req
+            .headers()
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains(OCTET_STREAM));
+        let func = self.func(instance, function).await?;
+        let body = self.body(req).await?;
+        let target = format!("{instance}.{function}");
+        let params = if raw_in {
+            match func.params.as_ref() {
+                [ty] if is_bytes(ty) => vec![Value::Bytes(body)],
+                _ => {
+                    return Err(Refusal::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "bad-value",
+                        format!("{target}: a raw {OCTET_STREAM} body is only for a function whose one parameter is list<u8>; `{}` takes JSON", func.signature),
+                    ))
+                }
+            }
+        } else {
+            let doc: Json = if body.is_empty() && func.params.is_empty() {
+                Json::Array(Vec::new())
+            } else {
+                serde_json::from_slice(&body).map_err(|e| {
+                    Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad-json",
+                        format!("{target}: the body is not JSON: {e}"),
+                    )
+                })?
+            };
+            json::values_from_json(&func.params, &func.param_names, &func.param_labels, &doc)
+                .map_err(|e| {
+                    Refusal::call(&CallFailure::bad_value(
+                        &target,
+                        format!("{e} (the function is `{}`)", func.signature),
+                    ))
+                })?
+        };
+        let results = self
+            .caller
+            .call(&func, params, self.limits, self.timeout)
+            .await
+            .map_err(|e| Refusal::call(&e))?;
+        if raw_out {
+            if let ([ty], [Value::Bytes(b)]) = (func.results.as_ref(), results.as_slice()) {
+                if is_bytes(ty) {
+                    return Ok(bytes(StatusCode::OK, OCTET_STREAM, b.clone()));
+                }
+            }
+        }
+        let mut out = Map::new();
+        for ((ty, label), v) in func
+            .results
+            .iter()
+            .zip(func.result_labels.iter())
+            .zip(&results)
+        {
+            let name = label.strip_prefix("result ").unwrap_or(label);
+            out.insert(name.to_owned(), json::to_json(ty, v));
+        }
+        Ok(json_answer(StatusCode::OK, &Json::Object(out)))
+    }
+
+    /// The body, bounded in size and time.
+    async fn body(&self, req: Request<Incoming>) -> Result<Bytes, Refusal> {
+        let too_large = || {
+            Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!(
+                    "the body is over the {}-byte limit (`http.max_body_bytes`)",
+                    self.max_body
+                ),
+            )
+        };
+        if let Some(n) = req
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if n > self.max_body as u64 {
+                return Err(too_large());
+            }
+        }
+        let collected = tokio::time::timeout(
+            BODY_TIMEOUT,
+            Limited::new(req.into_body(), self.max_body).collect(),
+        )
+        .await
+        .map_err(|_| {
+            Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "slow-body",
+                format!("the body did not arrive within {BODY_TIMEOUT:?}"),
+            )
+        })?;
+        match collected {
+            Ok(c) => Ok(c.to_bytes()),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                Err(too_large())
+            }
+            Err(e) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad-body",
+                format!("cannot read the body: {e}"),
+            )),
+        }
+    }
+
+    /// The function's types: from a component of this node, or from a remote provider's
+    /// reflected WIT (cached for a while).
+    async fn func(&self, instance: &str, function: &str) -> Result<Func, Refusal> {
+        if let Some(f) = self.info.local_func(instance, function) {
+            return Ok(f);
+        }
+        if let Some(f) = self.info.local_instance(instance) {
+            return Err(unknown_function(instance, function, &f));
+        }
+        let cached = self.wit.lock().ok().and_then(|m| {
+            m.get(instance)
+                .filter(|(at, _)| at.elapsed() < WIT_CACHE_TTL)
+                .map(|(_, s)| s.clone())
+        });
+        let (provided, set) = match cached {
+            Some(set) => (provided_instance(&set, instance), set),
+            None => {
+                let Some((provided, files)) =
+                    self.router.remote_wit(instance, REFLECT_TIMEOUT).await
+                else {
+                    let known = self
+                        .info
+                        .instances()
+                        .iter()
+                        .any(|i| crate::route::version::compatible(instance, i))
+                        || self.router.routed(instance);
+                    if !known {
+                        return Err(Refusal::new(
+                            StatusCode::NOT_FOUND,
+                            FailureKind::Unknown.as_str(),
+                            format!("no node of the mesh serves `{instance}` and no route covers it; `witmesh peers` lists what is served"),
+                        ));
+                    }
+                    return Err(Refusal::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        FailureKind::Unavailable.as_str(),
+                        format!("no provider of `{instance}` is available to take the call (none on this node, in the routes or among the discovered peers); check `witmesh peers`"),
+                    ));
+                };
+                let set = Arc::new(WitSet::from_wit_files(&files).map_err(|e| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        FailureKind::Remote.as_str(),
+                        format!("the provider's WIT for `{provided}` does not load: {e}"),
+                    )
+                })?);
+                if let Ok(mut m) = self.wit.lock() {
+                    m.insert(instance.to_owned(), (Instant::now(), set.clone()));
+                }
+                (provided, set)
+            }
+        };
+        let mut func = set
+            .func(&provided, function)
+            .map_err(|e| Refusal::call(&CallFailure::unknown(e)))?;
+        // Called by the name asked for: the router picks the compatible provider.
+        func.instance = instance.to_owned();
+        Ok(func)
+    }
+}
+
+fn unknown_function(instance: &str, function: &str, known: &[String]) -> Refusal {
+    Refusal::new(
+        StatusCode::NOT_FOUND,
+        FailureKind::Unknown.as_str(),
+        format!(
+            "`{instance}` has no function `{function}` (functions: {})",
+            known.join(", ")
+        ),
+    )
+}
+
+/// The instance of `set` that was asked for as `asked` (the provider's version may differ).
+fn provided_instance(set: &WitSet, asked: &str) -> String {
+    let (name, _) = crate::route::version::split(asked);
+    set.instances()
+        .into_iter()
+        .map(|(i, _)| i)
+        .find(|i| crate::route::version::split(i).0 == name)
+        .unwrap_or_else(|| asked.to_owned())
+}
+
+fn is_bytes(ty: &Ty) -> bool {
+    matches!(ty, Ty::List(inner) if matches!(inner.as_ref(), Ty::U8))
+}
+
+fn content_type_is(req: &Request<Incoming>, what: &str) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim() == what))
+}
+
+/// Whether `v` is a W3C `traceparent` (version 00: `00-<32 hex>-<16 hex>-<2 hex>`).
+fn valid_traceparent(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    parts.len() == 4
+        && hex(parts[0], 2)
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && hex(parts[3], 2)
+        && parts[1] != "0".repeat(32)
+        && parts[2] != "0".repeat(16)
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_decode_and_trace_contexts_are_checked() {
+        assert_eq!(
+            percent_decode("local%3Agreeter-demo%2Fgreet/greet").as_deref(),
+            Some("local:greeter-demo/greet/greet")
+        );
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%C3"), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert!(valid_traceparent(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        ));
+        assert!(!valid_traceparent("00-abc-def-01"));
+        assert!(!valid_traceparent(
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01"
+        ));
+    }
+}

@@ -1,0 +1,53 @@
+//! Building answers: text, JSON, raw bytes and RFC 9457 problem documents.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+/// An answer with a whole body.
+pub type Answer = Response<Full<Bytes>>;
+
+/// An answer of `body` with `content_type`.
+pub fn bytes(code: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Answer {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = code;
+    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// A plain-text answer.
+pub fn text(code: StatusCode, body: &str) -> Answer {
+    bytes(code, "text/plain; charset=utf-8", body.as_bytes().to_vec())
+}
+
+/// A JSON answer.
+pub fn json(code: StatusCode, value: &impl Serialize) -> Answer {
+    match serde_json::to_vec_pretty(value) {
+        Ok(body) => bytes(code, "application/json", body),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("cannot encode the answer: {e}"),
+        ),
+    }
+}
+
+/// An RFC 9457 problem document: `kind` is a short stable name (also its `type`), `detail`
+/// what was wrong and what to do.
+pub fn problem(code: StatusCode, kind: &str, detail: &str) -> Answer {
+    let body = serde_json::json!({
+        "type": format!("https://witmesh.dev/problems/{kind}"),
+        "title": code.canonical_reason().unwrap_or("error"),
+        "status": code.as_u16(),
+        "kind": kind,
+        "detail": detail,
+    });
+    bytes(
+        code,
+        "application/problem+json",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
