@@ -12,6 +12,7 @@ use witmesh_config::{ComponentConfig, Config, Transport};
 use witmesh_proto::codec::Limits;
 
 use crate::admin::AdminListener;
+use crate::api::catalog::Catalog;
 use crate::api::{mesh, NodeInfo};
 use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
 use crate::http::gateway::{Gateway, GatewayListener};
@@ -308,8 +309,9 @@ impl Node {
             }
             _ => None,
         };
+        let catalog = Arc::new(Catalog::new(info.clone(), router.clone()));
         let admin = if cfg.admin.enabled {
-            let a = AdminListener::start(cfg.admin.listen, info.clone()).await?;
+            let a = AdminListener::start(cfg.admin.listen, info.clone(), catalog.clone()).await?;
             ready.push(format!("admin={}", a.local_addr()));
             Some(a)
         } else {
@@ -318,6 +320,7 @@ impl Node {
         let http = if cfg.http.enabled {
             let gateway = Gateway::new(
                 info.clone(),
+                catalog.clone(),
                 router.clone(),
                 limits,
                 usize::try_from(cfg.http.max_body_bytes.0).unwrap_or(usize::MAX),

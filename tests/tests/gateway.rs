@@ -274,3 +274,65 @@ fn calls_go_through_the_mesh_with_the_wit_learned_from_the_provider() {
     );
     drop(b);
 }
+
+#[test]
+fn the_openapi_document_covers_every_function_and_validates() {
+    let nats = NatsServer::start();
+    let b = Sidecar::start(&[
+        "--component",
+        path(components::greeter()),
+        "--nats",
+        &nats.url,
+        "--nats-prefix",
+        "b",
+        "--node-id",
+        "b",
+    ]);
+    let (g, addr) = gateway(&nats, &[]);
+    g.wait_for_log("discovered node b");
+    let a = http(addr, "GET", "/v1/openapi.json", &[], b"");
+    assert_eq!(a.status, 200);
+    let doc = a.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    // Local functions and the remote greeter, learned from b's WIT.
+    let greet = &paths["/v1/call/local:greeter-demo/greet/greet"]["post"];
+    assert_eq!(greet["summary"], "greet: func(name: string) -> string");
+    assert_eq!(
+        greet["requestBody"]["content"]["application/json"]["schema"]["properties"]["name"]["type"],
+        "string"
+    );
+    for (func, _) in EVERY_TYPE_VALUES {
+        assert!(
+            paths.contains_key(&format!("/v1/call/{ECHO}/{func}")),
+            "{func}"
+        );
+    }
+    assert!(paths.contains_key(&format!("/v1/call/{FAULTS}/trap")));
+    // WIT doc comments become descriptions.
+    let ok = &paths[&format!("/v1/call/{FAULTS}/ok")]["post"];
+    assert!(
+        ok["description"]
+            .as_str()
+            .unwrap()
+            .contains("WIT: `ok: func(n: u32) -> u32`"),
+        "{ok}"
+    );
+    // A standard validator accepts it.
+    let file = g.dir.path().join("openapi.json");
+    std::fs::write(&file, &a.body).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 with openapi-spec-validator (pip install openapi-spec-validator)");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("valid"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(b);
+}

@@ -259,3 +259,41 @@ fn peers_names_an_admin_listener_that_does_not_answer() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ls_lists_what_the_mesh_serves_with_providers_and_functions() {
+    let nats = NatsServer::start();
+    let (a, _b) = two_sidecars(&nats);
+    let (code, out, err) = witmesh(&["ls", "--admin", &admin(&a)]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let greet = lines
+        .iter()
+        .position(|l| l.starts_with(&format!("{GREET}  (b)")))
+        .expect(&out);
+    assert_eq!(
+        lines[greet + 1],
+        "    greet: func(name: string) -> string",
+        "{out}"
+    );
+    assert!(out.contains(&format!("{RELAY}  (a)")), "{out}");
+    assert!(
+        out.contains("    greet-via: func(link: string, name: string) -> string"),
+        "{out}"
+    );
+    let (code, out, _) = witmesh(&["ls", "--admin", &admin(&a), "--json"]);
+    assert_eq!(code, 0);
+    let entries: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let faults = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["instance"] == FAULTS)
+        .expect(&out);
+    assert_eq!(faults["providers"], serde_json::json!(["b"]));
+    assert!(faults["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "trap: func() -> u32"));
+}

@@ -9,6 +9,7 @@
 //! | `GET /v1/status` | the node's status JSON |
 //! | `GET /v1/peers` | the nodes known, this one first |
 //! | `GET /v1/routes` | each forwarded import and its providers |
+//! | `GET /v1/catalog` | each instance the mesh serves, its providers and functions |
 
 pub mod client;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use hyper::{Method, StatusCode};
 
+use crate::api::catalog::{Catalog, Entry};
 use crate::api::NodeInfo;
 use crate::http::response::{json, problem, text, Answer};
 use crate::http::server::{Handler, HttpServer, ListenError};
@@ -27,11 +29,27 @@ pub struct AdminListener {
 }
 
 impl AdminListener {
-    /// Binds `addr` and serves admin requests from `info` until [`AdminListener::close`].
-    pub async fn start(addr: SocketAddr, info: Arc<NodeInfo>) -> Result<Self, ListenError> {
+    /// Binds `addr` and serves admin requests from `info` and `catalog` until
+    /// [`AdminListener::close`].
+    pub async fn start(
+        addr: SocketAddr,
+        info: Arc<NodeInfo>,
+        catalog: Arc<Catalog>,
+    ) -> Result<Self, ListenError> {
         let handler: Handler = Arc::new(move |req| {
-            let answer = respond(&info, req.method(), req.uri().path());
-            Box::pin(async move { answer })
+            let (info, catalog) = (info.clone(), catalog.clone());
+            Box::pin(async move {
+                if req.method() == Method::GET && req.uri().path() == "/v1/catalog" {
+                    let entries: Vec<Entry> = catalog
+                        .entries()
+                        .await
+                        .into_iter()
+                        .map(|(e, _)| e)
+                        .collect();
+                    return json(StatusCode::OK, &entries);
+                }
+                respond(&info, req.method(), req.uri().path())
+            })
         });
         Ok(AdminListener {
             server: HttpServer::start("admin requests", addr, handler).await?,
@@ -76,7 +94,7 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
             StatusCode::NOT_FOUND,
             "not-found",
             &format!(
-                "no admin endpoint `{}`; try /healthz, /readyz, /v1/status, /v1/peers or /v1/routes",
+                "no admin endpoint `{}`; try /healthz, /readyz, /v1/status, /v1/peers, /v1/routes or /v1/catalog",
                 path.chars().take(128).collect::<String>()
             ),
         ),

@@ -3,6 +3,7 @@
 //! `witmesh:mesh` WIT interfaces over wRPC ([`mesh`]) and as JSON on the admin listener
 //! ([`crate::admin`]).
 
+pub mod catalog;
 pub mod mesh;
 
 use std::sync::{Arc, OnceLock};
@@ -217,26 +218,16 @@ impl NodeInfo {
         set.wit_files_of(instance).ok()
     }
 
-    /// The function `function` of `instance` when a component of this node exports it.
-    pub fn local_func(&self, instance: &str, function: &str) -> Option<witmesh_proto::Func> {
-        self.components.iter().find_map(|c| {
-            c.exports
-                .iter()
-                .find(|e| e.func.instance == instance && e.func.name == function)
-                .map(|e| e.func.clone())
-        })
-    }
-
     /// The functions of `instance` when a component of this node exports it.
-    pub fn local_instance(&self, instance: &str) -> Option<Vec<String>> {
-        let names: Vec<String> = self
+    pub fn local_funcs(&self, instance: &str) -> Option<Vec<witmesh_proto::Func>> {
+        let funcs: Vec<witmesh_proto::Func> = self
             .components
             .iter()
             .flat_map(|c| c.exports.iter())
             .filter(|e| e.func.instance == instance)
-            .map(|e| e.func.name.clone())
+            .map(|e| e.func.clone())
             .collect();
-        (!names.is_empty()).then_some(names)
+        (!funcs.is_empty()).then_some(funcs)
     }
 
     /// Where each forwarded import goes now.

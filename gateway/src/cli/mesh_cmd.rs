@@ -1,5 +1,5 @@
-//! `witmesh peers` and `witmesh routes`: what a running sidecar knows about the mesh, read
-//! from its admin listener.
+//! `witmesh peers`, `witmesh routes` and `witmesh ls`: what a running sidecar knows about the
+//! mesh, read from its admin listener.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -54,6 +54,24 @@ pub(crate) fn peers(args: MeshArgs) -> Result<(), Failure> {
         ]);
     }
     print!("{}", table(&rows));
+    Ok(())
+}
+
+/// Runs `witmesh ls`: each instance, its providers, then its functions, indented.
+pub(crate) fn ls(args: MeshArgs) -> Result<(), Failure> {
+    let answer = fetch(&args, "/v1/catalog")?;
+    if args.json {
+        return print_json(&answer);
+    }
+    for e in answer.as_array().into_iter().flatten() {
+        println!("{}  ({})", text(&e["instance"]), list(&e["providers"]));
+        for f in e["functions"].as_array().into_iter().flatten() {
+            println!("    {}", text(f));
+        }
+        if let Some(p) = e["problem"].as_str() {
+            println!("    (functions unknown: {p})");
+        }
+    }
     Ok(())
 }
 

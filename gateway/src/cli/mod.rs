@@ -32,6 +32,9 @@ enum Command {
     Config(config_cmd::ConfigCommand),
     /// Serve components' exports over QUIC and NATS until SIGTERM or SIGINT.
     Up(Box<up::UpArgs>),
+    /// List the instances the mesh serves, with providers and functions (read from a running
+    /// sidecar's admin listener).
+    Ls(mesh_cmd::MeshArgs),
     /// List the nodes a running sidecar knows (read from its admin listener).
     Peers(mesh_cmd::MeshArgs),
     /// Show where a running sidecar sends each forwarded import (read from its admin listener).
@@ -73,6 +76,7 @@ pub fn run() -> ExitCode {
         Command::Describe(args) => call_cmd::describe(*args),
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::Up(args) => up::run(*args),
+        Command::Ls(args) => mesh_cmd::ls(args),
         Command::Peers(args) => mesh_cmd::peers(args),
         Command::Routes(args) => mesh_cmd::routes(args),
         Command::Wit(cmd) => wit_cmd::run(cmd),

@@ -8,10 +8,9 @@
 //! the provider failed the call. A `list<u8>` that is the only parameter (or result) can be
 //! sent (or asked for, with `Accept`) as a raw `application/octet-stream` body.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Limited};
@@ -21,18 +20,15 @@ use hyper::{Method, Request, StatusCode};
 use serde_json::{Map, Value as Json};
 use witmesh_proto::codec::Limits;
 use witmesh_proto::text::json;
-use witmesh_proto::{Func, Ty, Value, WitSet};
+use witmesh_proto::{Func, Ty, Value};
 
 use super::response::{bytes, json as json_answer, problem, Answer};
 use super::server::{Handler, HttpServer, ListenError};
+use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::route::Router;
 
-/// How long reflected WIT of a remote instance is trusted before it is asked for again.
-const WIT_CACHE_TTL: Duration = Duration::from_secs(30); // providers rarely change their WIT; a redeploy shows within half a minute
-/// How long fetching a remote instance's WIT may take.
-const REFLECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the request body may take to arrive.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -40,12 +36,11 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// The gateway's settings and state.
 pub struct Gateway {
     info: Arc<NodeInfo>,
+    catalog: Arc<Catalog>,
     caller: Caller,
-    router: Arc<Router>,
     limits: Limits,
     max_body: usize,
     timeout: Duration,
-    wit: Mutex<HashMap<String, (Instant, Arc<WitSet>)>>,
 }
 
 /// A bound gateway listener.
@@ -99,10 +94,11 @@ impl Refusal {
 }
 
 impl Gateway {
-    /// A gateway calling through `router`, answering about `info`, with the request
-    /// bounds of `[http]` and `[limits]`.
+    /// A gateway calling through `router` with the types of `catalog`, answering about
+    /// `info`, with the request bounds of `[http]` and `[limits]`.
     pub fn new(
         info: Arc<NodeInfo>,
+        catalog: Arc<Catalog>,
         router: Arc<Router>,
         limits: Limits,
         max_body: usize,
@@ -110,12 +106,11 @@ impl Gateway {
     ) -> Self {
         Gateway {
             info,
-            caller: Caller::Router(router.clone()),
-            router,
+            catalog,
+            caller: Caller::Router(router),
             limits,
             max_body,
             timeout,
-            wit: Mutex::new(HashMap::new()),
         }
     }
 
@@ -153,6 +148,11 @@ impl Gateway {
             ),
             (&Method::GET, None) if path == "/v1/instances" => {
                 json_answer(StatusCode::OK, &self.info.instances())
+            }
+            (&Method::GET, None) if path == "/v1/openapi.json" => {
+                let entries = self.catalog.entries().await;
+                let doc = super::openapi::document(&self.info.status().node, &entries);
+                json_answer(StatusCode::OK, &doc)
             }
             _ => problem(
                 StatusCode::NOT_FOUND,
@@ -303,86 +303,21 @@ impl Gateway {
         }
     }
 
-    /// The function's types: from a component of this node, or from a remote provider's
-    /// reflected WIT (cached for a while).
+    /// The function's types, from the catalog.
     async fn func(&self, instance: &str, function: &str) -> Result<Func, Refusal> {
-        if let Some(f) = self.info.local_func(instance, function) {
-            return Ok(f);
-        }
-        if let Some(f) = self.info.local_instance(instance) {
-            return Err(unknown_function(instance, function, &f));
-        }
-        let cached = self.wit.lock().ok().and_then(|m| {
-            m.get(instance)
-                .filter(|(at, _)| at.elapsed() < WIT_CACHE_TTL)
-                .map(|(_, s)| s.clone())
-        });
-        let (provided, set) = match cached {
-            Some(set) => (provided_instance(&set, instance), set),
-            None => {
-                let Some((provided, files)) =
-                    self.router.remote_wit(instance, REFLECT_TIMEOUT).await
-                else {
-                    let known = self
-                        .info
-                        .instances()
-                        .iter()
-                        .any(|i| crate::route::version::compatible(instance, i))
-                        || self.router.routed(instance);
-                    if !known {
-                        return Err(Refusal::new(
-                            StatusCode::NOT_FOUND,
-                            FailureKind::Unknown.as_str(),
-                            format!("no node of the mesh serves `{instance}` and no route covers it; `witmesh peers` lists what is served"),
-                        ));
-                    }
-                    return Err(Refusal::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        FailureKind::Unavailable.as_str(),
-                        format!("no provider of `{instance}` is available to take the call (none on this node, in the routes or among the discovered peers); check `witmesh peers`"),
-                    ));
-                };
-                let set = Arc::new(WitSet::from_wit_files(&files).map_err(|e| {
-                    Refusal::new(
-                        StatusCode::BAD_GATEWAY,
-                        FailureKind::Remote.as_str(),
-                        format!("the provider's WIT for `{provided}` does not load: {e}"),
-                    )
-                })?);
-                if let Ok(mut m) = self.wit.lock() {
-                    m.insert(instance.to_owned(), (Instant::now(), set.clone()));
+        self.catalog.func(instance, function).await.map_err(|e| {
+            let (status, kind) = match &e {
+                LookupError::UnknownInstance(_) | LookupError::UnknownFunction { .. } => {
+                    (StatusCode::NOT_FOUND, FailureKind::Unknown)
                 }
-                (provided, set)
-            }
-        };
-        let mut func = set
-            .func(&provided, function)
-            .map_err(|e| Refusal::call(&CallFailure::unknown(e)))?;
-        // Called by the name asked for: the router picks the compatible provider.
-        func.instance = instance.to_owned();
-        Ok(func)
+                LookupError::Unavailable(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, FailureKind::Unavailable)
+                }
+                LookupError::BadWit { .. } => (StatusCode::BAD_GATEWAY, FailureKind::Remote),
+            };
+            Refusal::new(status, kind.as_str(), e.to_string())
+        })
     }
-}
-
-fn unknown_function(instance: &str, function: &str, known: &[String]) -> Refusal {
-    Refusal::new(
-        StatusCode::NOT_FOUND,
-        FailureKind::Unknown.as_str(),
-        format!(
-            "`{instance}` has no function `{function}` (functions: {})",
-            known.join(", ")
-        ),
-    )
-}
-
-/// The instance of `set` that was asked for as `asked` (the provider's version may differ).
-fn provided_instance(set: &WitSet, asked: &str) -> String {
-    let (name, _) = crate::route::version::split(asked);
-    set.instances()
-        .into_iter()
-        .map(|(i, _)| i)
-        .find(|i| crate::route::version::split(i).0 == name)
-        .unwrap_or_else(|| asked.to_owned())
 }
 
 fn is_bytes(ty: &Ty) -> bool {

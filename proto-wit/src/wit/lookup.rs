@@ -28,6 +28,8 @@ pub struct Func {
     pub result_labels: Arc<[String]>,
     /// The WIT signature: `greet: func(name: string) -> string`.
     pub signature: String,
+    /// The function's WIT doc comment, if it has one.
+    pub docs: Option<String>,
 }
 
 /// The wRPC name of a WIT function: canonical `[method]`, `[static]` and `[constructor]`
@@ -93,6 +95,7 @@ impl Func {
             results: results.into(),
             result_labels: result_labels.into(),
             signature,
+            docs: func.docs.contents.clone(),
         }
     }
 }
