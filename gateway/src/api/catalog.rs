@@ -61,11 +61,14 @@ pub struct Entry {
     pub problem: Option<String>,
 }
 
+/// A remote instance's functions and when they were fetched.
+type Fetched = (Instant, Arc<Vec<Func>>);
+
 /// The mesh's types, as this node can learn them.
 pub struct Catalog {
     info: Arc<NodeInfo>,
     router: Arc<Router>,
-    remote: Mutex<HashMap<String, (Instant, Arc<Vec<Func>>)>>,
+    remote: Mutex<HashMap<String, Fetched>>,
 }
 
 impl Catalog {
