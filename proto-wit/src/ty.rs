@@ -117,6 +117,27 @@ impl FlagsTy {
 }
 
 impl Ty {
+    /// Whether a value of this type holds a resource handle, a future or a stream anywhere:
+    /// things that only mean something between connected wRPC peers, not in a JSON document.
+    #[must_use]
+    pub fn has_handles(&self) -> bool {
+        match self {
+            Ty::Own(_) | Ty::Borrow(_) | Ty::Future(_) | Ty::Stream(_) => true,
+            Ty::List(t) | Ty::Option(t) => t.has_handles(),
+            Ty::Record(r) => r.fields.iter().any(|(_, t)| t.has_handles()),
+            Ty::Tuple(ts) => ts.iter().any(Ty::has_handles),
+            Ty::Variant(v) => v
+                .cases
+                .iter()
+                .any(|(_, t)| t.as_ref().is_some_and(Ty::has_handles)),
+            Ty::Result(r) => {
+                r.ok.as_ref().is_some_and(Ty::has_handles)
+                    || r.err.as_ref().is_some_and(Ty::has_handles)
+            }
+            _ => false,
+        }
+    }
+
     /// Lowers a `wit_parser` type into a resolved tree.
     #[must_use]
     pub fn from_wit(resolve: &Resolve, ty: &Type) -> Ty {

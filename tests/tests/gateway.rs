@@ -336,3 +336,61 @@ fn the_openapi_document_covers_every_function_and_validates() {
     );
     drop(b);
 }
+
+#[test]
+fn schemathesis_finds_no_undocumented_answers() {
+    let nats = NatsServer::start();
+    let s = Sidecar::start_with_env(
+        &[
+            "--component",
+            path(components::every_type()),
+            "--component",
+            path(components::greeter()),
+            "--nats",
+            &nats.url,
+            "--nats-prefix",
+            "g",
+            "--quic",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[("WITMESH_MESH__DEFAULT_TIMEOUT", "2s")],
+    );
+    let addr = s
+        .ready
+        .line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http="))
+        .unwrap()
+        .to_owned();
+    // Functions passing resource handles are refused (501) and left out of the document.
+    let a = post(
+        addr.parse().unwrap(),
+        &format!("{ECHO}/echo-own"),
+        r#"{"v": "AA=="}"#,
+    );
+    assert_eq!(a.status, 501);
+    let out = std::process::Command::new("schemathesis")
+        .current_dir(s.dir.path())
+        .args([
+            "run",
+            &format!("http://{addr}/v1/openapi.json"),
+            "--max-examples",
+            "20",
+            "--seed",
+            "1",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        ])
+        .output()
+        .expect("schemathesis (pip install schemathesis)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("Tested: 28"), "{report}");
+    assert!(!s.logs().contains("panicked"));
+}

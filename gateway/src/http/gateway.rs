@@ -195,6 +195,13 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains(OCTET_STREAM));
         let func = self.func(instance, function).await?;
+        if super::openapi::passes_handles(&func) {
+            return Err(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "unsupported",
+                format!("`{}` passes resource handles, futures or streams, which only connected wRPC peers can exchange; call it over wRPC from a program that holds the connection", func.signature),
+            ));
+        }
         let body = self.body(req).await?;
         let target = format!("{instance}.{function}");
         let params = if raw_in {

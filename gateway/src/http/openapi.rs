@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of the gateway, generated from the WIT of everything it can reach:
 //! one `POST` operation per function, request and response schemas from the JSON mapping's
-//! JSON Schema, the WIT doc comments as descriptions.
+//! JSON Schema, the WIT doc comments as descriptions. Functions that pass resource handles,
+//! futures or streams are left out: the gateway refuses them (501).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub fn document(node: &str, entries: &[(Entry, Arc<Vec<Func>>)]) -> Json {
     let mut paths = Map::new();
     let mut ids = HashSet::new();
     for (entry, funcs) in entries {
-        for f in funcs.iter() {
+        for f in funcs.iter().filter(|f| !passes_handles(f)) {
             let path = format!("/v1/call/{}/{}", entry.instance, f.name);
             let mut id = operation_id(&entry.instance, &f.name);
             while !ids.insert(id.clone()) {
@@ -76,12 +77,12 @@ pub fn document(node: &str, entries: &[(Entry, Arc<Vec<Func>>)]) -> Json {
 fn operation(entry: &Entry, f: &Func, id: &str) -> Json {
     let mut params = Map::new();
     for (name, ty) in f.param_names.iter().zip(f.params.iter()) {
-        params.insert(name.clone(), schema(ty));
+        params.insert(name.clone(), plain_tuples(schema(ty)));
     }
     let mut results = Map::new();
     for (label, ty) in f.result_labels.iter().zip(f.results.iter()) {
         let name = label.strip_prefix("result ").unwrap_or(label);
-        results.insert(name.to_owned(), schema(ty));
+        results.insert(name.to_owned(), plain_tuples(schema(ty)));
     }
     let result_names: Vec<&String> = results.keys().collect();
     let mut responses = Map::new();
@@ -136,6 +137,43 @@ fn operation(entry: &Entry, f: &Func, id: &str) -> Json {
         },
         "responses": responses,
     })
+}
+
+/// Whether `f` passes resource handles, futures or streams, which the gateway cannot carry.
+pub fn passes_handles(f: &Func) -> bool {
+    f.params
+        .iter()
+        .chain(f.results.iter())
+        .any(|t| t.has_handles())
+}
+
+/// `s` with each tuple's `prefixItems` folded into `items: {anyOf}` (keeping the exact
+/// length): OpenAPI tooling (client generators, schemathesis) handles that form, where
+/// `prefixItems` support is patchy.
+fn plain_tuples(s: Json) -> Json {
+    match s {
+        Json::Object(mut m) => {
+            if let Some(Json::Array(items)) = m.remove("prefixItems") {
+                let mut cases: Vec<Json> = Vec::new();
+                for i in items.into_iter().map(plain_tuples) {
+                    if !cases.contains(&i) {
+                        cases.push(i);
+                    }
+                }
+                m.insert(
+                    "items".into(),
+                    if cases.len() == 1 {
+                        cases.remove(0)
+                    } else {
+                        json!({ "anyOf": cases })
+                    },
+                );
+            }
+            Json::Object(m.into_iter().map(|(k, v)| (k, plain_tuples(v))).collect())
+        }
+        Json::Array(v) => Json::Array(v.into_iter().map(plain_tuples).collect()),
+        other => other,
+    }
 }
 
 /// `local:greeter-demo/greet` + `greet` → `local_greeter_demo_greet_greet`.
