@@ -83,16 +83,22 @@ pub fn witmesh_bin() -> PathBuf {
     if let Ok(p) = std::env::var("WITMESH_BIN") {
         return PathBuf::from(p);
     }
-    // target/<profile>/deps/<test> -> target/<profile>/witmesh
+    target_bin("witmesh")
+}
+
+/// A binary of this workspace built beside the test binary (`cargo nextest run --workspace`
+/// builds them all), e.g. `witmesh` or the examples' `greeter-server`.
+pub fn target_bin(name: &str) -> PathBuf {
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
     let exe = std::env::current_exe().expect("no current exe");
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test binary outside target/<profile>/deps");
-    let bin = dir.join("witmesh");
+    let bin = dir.join(name);
     assert!(
         bin.is_file(),
-        "{} is missing: build it first (cargo build -p witmesh) or set WITMESH_BIN",
+        "{} is missing: build the workspace first (cargo build --workspace)",
         bin.display()
     );
     bin
