@@ -206,6 +206,13 @@ impl AsyncWrite for TrackedSend {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        // A failed call ends with a reset carrying its class, never with a clean finish: a
+        // finish sent first could reach the caller before the reset and read as a plain end.
+        let code = self.code.load(Ordering::Acquire);
+        if code != 0 {
+            let _ = self.inner.reset(code.into());
+            return Poll::Ready(Ok(()));
+        }
         AsyncWrite::poll_shutdown(Pin::new(&mut self.inner), cx)
     }
 }
