@@ -310,23 +310,29 @@ impl Node {
             _ => None,
         };
         let catalog = Arc::new(Catalog::new(info.clone(), router.clone()));
+        let gateway = Arc::new(Gateway::new(
+            info.clone(),
+            catalog.clone(),
+            router.clone(),
+            limits,
+            usize::try_from(cfg.http.max_body_bytes.0).unwrap_or(usize::MAX),
+            cfg.mesh.default_timeout.get(),
+        ));
         let admin = if cfg.admin.enabled {
-            let a = AdminListener::start(cfg.admin.listen, info.clone(), catalog.clone()).await?;
+            let a = AdminListener::start(
+                cfg.admin.listen,
+                info.clone(),
+                catalog.clone(),
+                gateway.clone(),
+            )
+            .await?;
             ready.push(format!("admin={}", a.local_addr()));
             Some(a)
         } else {
             None
         };
         let http = if cfg.http.enabled {
-            let gateway = Gateway::new(
-                info.clone(),
-                catalog.clone(),
-                router.clone(),
-                limits,
-                usize::try_from(cfg.http.max_body_bytes.0).unwrap_or(usize::MAX),
-                cfg.mesh.default_timeout.get(),
-            );
-            let g = GatewayListener::start(cfg.http.listen, Arc::new(gateway)).await?;
+            let g = GatewayListener::start(cfg.http.listen, gateway).await?;
             ready.push(format!("http={}", g.local_addr()));
             Some(g)
         } else {

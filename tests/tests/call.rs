@@ -266,3 +266,72 @@ fn each_failure_has_its_message_and_exit_status() {
     assert!(err.contains("cannot connect to NATS"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn via_calls_through_a_sidecars_router() {
+    let nats = NatsServer::start();
+    let b = Sidecar::start(&[
+        "--component",
+        path(components::greeter()),
+        "--nats",
+        &nats.url,
+        "--nats-prefix",
+        "b",
+        "--node-id",
+        "b",
+    ]);
+    let a = Sidecar::start(&[
+        "--component",
+        path(components::faults()),
+        "--nats",
+        &nats.url,
+        "--nats-prefix",
+        "a",
+        "--node-id",
+        "a",
+        "--quic",
+        "127.0.0.1:0",
+    ]);
+    a.wait_for_log("discovered node b");
+    let admin = a.ready.admin.unwrap().to_string();
+    // Forwarded by A to B, which A found by discovery; types from B's reflected WIT.
+    let (code, out, err) = witmesh(&[
+        "call",
+        "--via",
+        &admin,
+        "local:greeter-demo/greet.greet",
+        "\"via\"",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "\"Hello, via!\"\n"), "{err}");
+    let (code, out, err) = witmesh(&[
+        "call",
+        "--via",
+        &admin,
+        "--json",
+        "witmesh:faults/faults@0.1.0.ok",
+        "[1]",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "2\n"), "{err}");
+    // The same exit statuses as a direct call.
+    let (code, _, err) = witmesh(&[
+        "call",
+        "--via",
+        &admin,
+        "local:greeter-demo/greet.greet",
+        "5",
+    ]);
+    assert_eq!(code, 65, "{err}");
+    let (code, _, err) = witmesh(&["call", "--via", &admin, "witmesh:faults/faults@0.1.0.trap"]);
+    assert_eq!(code, 70, "{err}");
+    assert!(err.contains("trap"), "{err}");
+    let (code, _, err) = witmesh(&["call", "--via", &admin, "nope:nope/nope.f"]);
+    assert_eq!(code, 66, "{err}");
+    // describe through the admin listener.
+    let (code, out, err) = witmesh(&["describe", "--via", &admin, "local:greeter-demo/greet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("greet: func(name: string) -> string;"),
+        "{out}"
+    );
+    drop(b);
+}

@@ -1,9 +1,10 @@
-//! Reading a running sidecar's admin listener, for `witmesh peers` and `witmesh routes`.
+//! Talking to a running sidecar's admin listener, for `witmesh peers`, `routes`, `ls` and
+//! `call --via`.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Empty, Limited};
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 
@@ -45,7 +46,27 @@ pub enum AdminClientError {
 
 /// `GET path` from the admin listener at `addr` (`host:port`); the body of a 2xx answer.
 pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<Bytes, AdminClientError> {
-    match tokio::time::timeout(timeout, fetch(addr, path)).await {
+    let (status, body) = request(addr, "GET", path, Bytes::new(), timeout).await?;
+    if !(200..300).contains(&status) {
+        return Err(AdminClientError::Status {
+            addr: addr.to_owned(),
+            path: path.to_owned(),
+            status,
+            body: String::from_utf8_lossy(&body).chars().take(512).collect(),
+        });
+    }
+    Ok(body)
+}
+
+/// `METHOD path` with a JSON `body`; the status and body of any answer.
+pub async fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Bytes,
+    timeout: Duration,
+) -> Result<(u16, Bytes), AdminClientError> {
+    match tokio::time::timeout(timeout, fetch(addr, method, path, body)).await {
         Ok(r) => r,
         Err(_) => Err(AdminClientError::Timeout {
             addr: addr.to_owned(),
@@ -54,7 +75,12 @@ pub async fn get(addr: &str, path: &str, timeout: Duration) -> Result<Bytes, Adm
     }
 }
 
-async fn fetch(addr: &str, path: &str) -> Result<Bytes, AdminClientError> {
+async fn fetch(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Bytes,
+) -> Result<(u16, Bytes), AdminClientError> {
     let unreachable = |reason: String| AdminClientError::Unreachable {
         addr: addr.to_owned(),
         reason,
@@ -66,9 +92,12 @@ async fn fetch(addr: &str, path: &str) -> Result<Bytes, AdminClientError> {
         .await
         .map_err(|e| unreachable(e.to_string()))?;
     tokio::spawn(conn);
-    let req = Request::get(path)
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
         .header(hyper::header::HOST, addr)
-        .body(Empty::<Bytes>::new())
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(body))
         .map_err(|e| unreachable(e.to_string()))?;
     let res = send
         .send_request(req)
@@ -80,13 +109,5 @@ async fn fetch(addr: &str, path: &str) -> Result<Bytes, AdminClientError> {
         .await
         .map_err(|e| unreachable(format!("reading the answer: {e}")))?
         .to_bytes();
-    if !status.is_success() {
-        return Err(AdminClientError::Status {
-            addr: addr.to_owned(),
-            path: path.to_owned(),
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&body).chars().take(512).collect(),
-        });
-    }
-    Ok(body)
+    Ok((status.as_u16(), body))
 }

@@ -10,6 +10,8 @@
 //! | `GET /v1/peers` | the nodes known, this one first |
 //! | `GET /v1/routes` | each forwarded import and its providers |
 //! | `GET /v1/catalog` | each instance the mesh serves, its providers and functions |
+//! | `GET /v1/wit/{instance}` | the instance's WIT files, dependencies first |
+//! | `POST /v1/call/{instance}/{function}` | a call through this node, as on the HTTP gateway |
 
 pub mod client;
 
@@ -20,6 +22,7 @@ use hyper::{Method, StatusCode};
 
 use crate::api::catalog::{Catalog, Entry};
 use crate::api::NodeInfo;
+use crate::http::gateway::Gateway;
 use crate::http::response::{json, problem, text, Answer};
 use crate::http::server::{Handler, HttpServer, ListenError};
 
@@ -29,17 +32,22 @@ pub struct AdminListener {
 }
 
 impl AdminListener {
-    /// Binds `addr` and serves admin requests from `info` and `catalog` until
-    /// [`AdminListener::close`].
+    /// Binds `addr` and serves admin requests from `info` and `catalog`, and calls through
+    /// `gateway` (for `witmesh call --via`), until [`AdminListener::close`].
     pub async fn start(
         addr: SocketAddr,
         info: Arc<NodeInfo>,
         catalog: Arc<Catalog>,
+        gateway: Arc<Gateway>,
     ) -> Result<Self, ListenError> {
         let handler: Handler = Arc::new(move |req| {
-            let (info, catalog) = (info.clone(), catalog.clone());
+            let (info, catalog, gateway) = (info.clone(), catalog.clone(), gateway.clone());
             Box::pin(async move {
-                if req.method() == Method::GET && req.uri().path() == "/v1/catalog" {
+                let path = req.uri().path().to_owned();
+                if path.starts_with("/v1/call/") {
+                    return gateway.handle(req).await;
+                }
+                if req.method() == Method::GET && path == "/v1/catalog" {
                     let entries: Vec<Entry> = catalog
                         .entries()
                         .await
@@ -48,7 +56,21 @@ impl AdminListener {
                         .collect();
                     return json(StatusCode::OK, &entries);
                 }
-                respond(&info, req.method(), req.uri().path())
+                if let (&Method::GET, Some(instance)) =
+                    (req.method(), path.strip_prefix("/v1/wit/"))
+                {
+                    let instance =
+                        crate::http::gateway::percent_decode(instance).unwrap_or_default();
+                    return match catalog.wit_files(&instance).await {
+                        Some(files) => json(StatusCode::OK, &files),
+                        None => problem(
+                            StatusCode::NOT_FOUND,
+                            "unknown",
+                            &format!("no WIT for `{instance}`: nothing reachable serves it"),
+                        ),
+                    };
+                }
+                respond(&info, req.method(), &path)
             })
         });
         Ok(AdminListener {

@@ -134,6 +134,18 @@ impl Catalog {
         Ok(funcs)
     }
 
+    /// The WIT files of `instance` (dependencies first), from this node or a provider.
+    pub async fn wit_files(&self, instance: &str) -> Option<Vec<(String, String)>> {
+        match self.info.wit(instance) {
+            Some(files) => Some(files),
+            None => self
+                .router
+                .remote_wit(instance, REFLECT_TIMEOUT)
+                .await
+                .map(|(_, files)| files),
+        }
+    }
+
     /// The function `function` of `instance`.
     pub async fn func(&self, instance: &str, function: &str) -> Result<Func, LookupError> {
         let funcs = self.funcs(instance).await?;

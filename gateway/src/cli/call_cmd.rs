@@ -19,15 +19,19 @@ use crate::client::{CallFailure, Caller, FailureKind};
 #[derive(Debug, Args)]
 pub struct Connect {
     /// Call over NATS at this URL.
-    #[arg(long, value_name = "URL", conflicts_with = "quic")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["quic", "via"])]
     nats: Option<String>,
     /// The NATS subject prefix the server serves under (witmesh: the `prefix=` of its ready
     /// line).
     #[arg(long, value_name = "PREFIX", default_value = "", requires = "nats")]
     prefix: String,
     /// Call over QUIC at this `HOST:PORT`.
-    #[arg(long, value_name = "ADDR", requires = "ca")]
+    #[arg(long, value_name = "ADDR", requires = "ca", conflicts_with = "via")]
     quic: Option<HostPort>,
+    /// Call through a witmesh sidecar's admin listener (`admin=` in its ready line): the
+    /// sidecar routes the call (a local component, a route or a discovered peer).
+    #[arg(long, value_name = "ADDR")]
+    via: Option<std::net::SocketAddr>,
     /// PEM certificate (CA, or a sidecar's development certificate) to trust for QUIC.
     #[arg(long, value_name = "PEM")]
     ca: Option<PathBuf>,
@@ -102,7 +106,7 @@ impl Connect {
                 Caller::quic(addr.clone(), &self.server_name, &ca).map_err(Failure::from)
             }
             _ => Err(Failure {
-                message: "say where the server is: --nats URL [--prefix P] or --quic ADDR --ca PEM"
+                message: "say where the server is: --nats URL [--prefix P], --quic ADDR --ca PEM, or --via ADMIN_ADDR"
                     .to_owned(),
                 status: witmesh_config::EXIT_CONFIG_ERROR as u8,
             }),
@@ -292,6 +296,9 @@ fn params(func: &Func, args: &[String], as_json: bool) -> Result<Vec<Value>, Cal
 /// Runs `witmesh call`.
 pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
     let rt = Connect::runtime()?;
+    if let Some(via) = args.connect.via {
+        return rt.block_on(call_via(&via.to_string(), &args));
+    }
     rt.block_on(async {
         let caller = args.connect.caller().await?;
         let func = args.connect.func(&caller, &args.target).await?;
@@ -300,19 +307,103 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
             .call(&func, params, Limits::default(), args.connect.timeout.0)
             .await
             .map_err(|e| failure(&e))?;
-        if args.json {
-            let j = match results.as_slice() {
-                [one] => json::to_json(&func.results[0], one),
-                _ => json::values_to_json(&func.results, &results),
-            };
-            println!("{j}");
-        } else {
-            for (ty, v) in func.results.iter().zip(&results) {
-                println!("{}", wave::to_wave(ty, v).map_err(Failure::new)?);
-            }
-        }
-        Ok(())
+        print_results(&func, &results, args.json)
     })
+}
+
+fn admin_failure(e: &crate::admin::client::AdminClientError) -> Failure {
+    failure(&CallFailure {
+        kind: FailureKind::Unavailable,
+        class: None,
+        message: e.to_string(),
+    })
+}
+
+/// `witmesh call --via ADMIN`: types from the sidecar's catalog, the call through its router.
+async fn call_via(admin: &str, args: &CallArgs) -> Result<(), Failure> {
+    use crate::admin::client;
+    let timeout = args.connect.timeout.0;
+    let func = match &args.connect.wit {
+        Some(path) => {
+            let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+            set.func_by_target(&args.target)
+                .map_err(|e| failure(&CallFailure::unknown(e)))?
+        }
+        None => {
+            let body = client::get(admin, "/v1/catalog", timeout)
+                .await
+                .map_err(|e| admin_failure(&e))?;
+            let entries: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|e| Failure::new(e.to_string()))?;
+            let instances: Vec<String> = entries
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["instance"].as_str().map(str::to_owned))
+                .collect();
+            let target = &args.target;
+            let Some(instance) = instances
+                .iter()
+                .filter(|i| target.len() > i.len() + 1 && target.starts_with(i.as_str()))
+                .filter(|i| target.as_bytes()[i.len()] == b'.')
+                .max_by_key(|i| i.len())
+            else {
+                return Err(failure(&CallFailure::unknown(format!(
+                    "the mesh does not serve the instance of `{target}` (it serves: {})",
+                    instances.join(", ")
+                ))));
+            };
+            let body = client::get(admin, &format!("/v1/wit/{instance}"), timeout)
+                .await
+                .map_err(|e| admin_failure(&e))?;
+            let files: Vec<(String, String)> =
+                serde_json::from_slice(&body).map_err(|e| Failure::new(e.to_string()))?;
+            let set = WitSet::from_wit_files(&files).map_err(|e| Failure::new(e.to_string()))?;
+            set.func(instance, &target[instance.len() + 1..])
+                .map_err(|e| failure(&CallFailure::unknown(e)))?
+        }
+    };
+    let values = params(&func, &args.args, args.json).map_err(|e| failure(&e))?;
+    let body = json::values_to_json(&func.params, &values).to_string();
+    let path = format!("/v1/call/{}/{}", func.instance, func.name);
+    let (status, answer) = client::request(admin, "POST", &path, body.into(), timeout)
+        .await
+        .map_err(|e| admin_failure(&e))?;
+    let doc: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+    if status != 200 {
+        let kind = doc["kind"].as_str().and_then(FailureKind::parse);
+        return Err(Failure {
+            message: doc["detail"].as_str().map_or_else(
+                || String::from_utf8_lossy(&answer).into_owned(),
+                str::to_owned,
+            ),
+            status: kind.map_or(1, FailureKind::exit_status),
+        });
+    }
+    let mut results = Vec::new();
+    for (ty, label) in func.results.iter().zip(func.result_labels.iter()) {
+        let name = label.strip_prefix("result ").unwrap_or(label);
+        let v = json::from_json(ty, &doc[name]).map_err(|e| {
+            Failure::new(format!("the sidecar's answer does not match the WIT: {e}"))
+        })?;
+        results.push(v);
+    }
+    print_results(&func, &results, args.json)
+}
+
+fn print_results(func: &Func, results: &[Value], as_json: bool) -> Result<(), Failure> {
+    if as_json {
+        let j = match results {
+            [one] => json::to_json(&func.results[0], one),
+            _ => json::values_to_json(&func.results, results),
+        };
+        println!("{j}");
+    } else {
+        for (ty, v) in func.results.iter().zip(results) {
+            println!("{}", wave::to_wave(ty, v).map_err(Failure::new)?);
+        }
+    }
+    Ok(())
 }
 
 /// Runs `witmesh describe`.
@@ -325,12 +416,22 @@ pub(crate) fn describe(args: DescribeArgs) -> Result<(), Failure> {
                 set.wit_files_of(&args.instance)
                     .map_err(|e| failure(&CallFailure::unknown(e)))?
             }
-            None => {
-                let caller = args.connect.caller().await?;
-                let set = reflect(&caller, &args.instance, args.connect.timeout.0).await?;
-                set.wit_files_of(&args.instance)
-                    .map_err(|e| failure(&CallFailure::unknown(e)))?
-            }
+            None => match args.connect.via {
+                Some(via) => {
+                    let path = format!("/v1/wit/{}", args.instance);
+                    let body =
+                        crate::admin::client::get(&via.to_string(), &path, args.connect.timeout.0)
+                            .await
+                            .map_err(|e| admin_failure(&e))?;
+                    serde_json::from_slice(&body).map_err(|e| Failure::new(e.to_string()))?
+                }
+                None => {
+                    let caller = args.connect.caller().await?;
+                    let set = reflect(&caller, &args.instance, args.connect.timeout.0).await?;
+                    set.wit_files_of(&args.instance)
+                        .map_err(|e| failure(&CallFailure::unknown(e)))?
+                }
+            },
         };
         // The instance's own package last; the packages it uses before it, as comments name.
         for (name, text) in &files {

@@ -55,6 +55,19 @@ impl FailureKind {
         }
     }
 
+    /// The kind named `s` (as in a gateway problem document's `kind`).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            FailureKind::BadValue,
+            FailureKind::Unknown,
+            FailureKind::Unavailable,
+            FailureKind::Deadline,
+            FailureKind::Remote,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
     fn of_class(class: Class) -> Self {
         match class {
             Class::BadParams => FailureKind::BadValue,

@@ -114,7 +114,8 @@ impl Gateway {
         }
     }
 
-    async fn handle(&self, req: Request<Incoming>) -> Answer {
+    /// Answers one request.
+    pub async fn handle(&self, req: Request<Incoming>) -> Answer {
         let path = req.uri().path().to_owned();
         let traceparent = req
             .headers()
@@ -352,7 +353,7 @@ fn valid_traceparent(v: &str) -> bool {
 }
 
 /// Decodes `%XX` escapes; `None` for a malformed escape or bytes that are not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+pub fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
