@@ -25,6 +25,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("fetch", "FETCH", "witmesh_test_fetch"),
     ("relay", "RELAY", "witmesh_test_relay"),
     ("vclient", "VCLIENT", "witmesh_test_vclient"),
+    ("http-hello", "HTTP_HELLO", "witmesh_test_http_hello"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

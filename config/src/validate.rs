@@ -374,6 +374,35 @@ fn services(c: &mut Checker<'_>) {
             ),
         );
     }
+    if !http.routes.is_empty() && !http.enabled {
+        c.report(
+            "http.routes",
+            "routes are served on the HTTP listener: set `[http] enabled = true` (or pass --http ADDR)",
+        );
+    }
+    for (i, r) in http.routes.iter().enumerate() {
+        if !r.path_prefix.starts_with('/') {
+            c.report(
+                format!("http.routes[{i}].path_prefix"),
+                format!("`{}` must start with `/`", r.path_prefix),
+            );
+        }
+        if !c.cfg.components.iter().any(|comp| comp.name == r.component) {
+            let names: Vec<&str> = c.cfg.components.iter().map(|x| x.name.as_str()).collect();
+            c.report(
+                format!("http.routes[{i}].component"),
+                format!(
+                    "`{}` is not a configured component (components: {})",
+                    r.component,
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            );
+        }
+    }
     if let Some(problem) = log_filter_problem(&t.log_level) {
         c.report("telemetry.log_level", problem);
     }

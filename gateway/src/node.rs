@@ -15,7 +15,7 @@ use crate::admin::AdminListener;
 use crate::api::catalog::Catalog;
 use crate::api::{mesh, NodeInfo};
 use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
-use crate::http::gateway::{Gateway, GatewayListener};
+use crate::http::gateway::{Gateway, GatewayListener, HttpRoute};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
 use crate::listen::tls;
@@ -310,14 +310,40 @@ impl Node {
             _ => None,
         };
         let catalog = Arc::new(Catalog::new(info.clone(), router.clone()));
-        let gateway = Arc::new(Gateway::new(
-            info.clone(),
-            catalog.clone(),
-            router.clone(),
-            limits,
-            usize::try_from(cfg.http.max_body_bytes.0).unwrap_or(usize::MAX),
-            cfg.mesh.default_timeout.get(),
-        ));
+        let mut http_routes = Vec::new();
+        for r in &cfg.http.routes {
+            let Some(component) = loaded_all.iter().find(|c| *c.name == *r.component) else {
+                anyhow::bail!("http.routes: no component named `{}`", r.component);
+            };
+            if !component.serves_http() {
+                anyhow::bail!(
+                    "http.routes: component `{}` does not export wasi:http/incoming-handler, so it cannot serve HTTP",
+                    r.component
+                );
+            }
+            tracing::info!(
+                component = r.component.as_str(),
+                "serving HTTP for {}{}",
+                r.host.as_deref().unwrap_or("any host"),
+                r.path_prefix
+            );
+            http_routes.push(HttpRoute {
+                host: r.host.as_ref().map(|h| h.to_ascii_lowercase()),
+                path_prefix: r.path_prefix.clone(),
+                component: component.clone(),
+            });
+        }
+        let gateway = Arc::new(
+            Gateway::new(
+                info.clone(),
+                catalog.clone(),
+                router.clone(),
+                limits,
+                usize::try_from(cfg.http.max_body_bytes.0).unwrap_or(usize::MAX),
+                cfg.mesh.default_timeout.get(),
+            )
+            .with_routes(http_routes),
+        );
         let admin = if cfg.admin.enabled {
             let a = AdminListener::start(
                 cfg.admin.listen,

@@ -79,3 +79,11 @@ pub fn relay() -> &'static Path {
 pub fn vclient() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_VCLIENT"))
 }
+
+/// The http-hello component: exports `wasi:http/incoming-handler`, answering with headers
+/// `x-method` and `x-path`, a greeting line and the request body streamed back (status from an
+/// `x-status` header, else 200).
+#[must_use]
+pub fn http_hello() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_HTTP_HELLO"))
+}

@@ -54,6 +54,28 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Largest request body accepted; bigger requests are refused before they are read whole.
     pub max_body_bytes: ByteSize,
+    /// wasi:http components served on this listener, chosen by host and path prefix
+    /// (`[[http.routes]]`).
+    pub routes: Vec<HttpRouteConfig>,
+}
+
+/// `[[http.routes]]`: requests for `host` (any host when unset) whose path starts with
+/// `path_prefix` go to `component`, which exports `wasi:http/incoming-handler`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRouteConfig {
+    /// The `[[components]]` name of a component exporting `wasi:http/incoming-handler`.
+    pub component: String,
+    /// The path prefix, starting with `/`; the longest matching prefix wins.
+    #[serde(default = "default_path_prefix")]
+    pub path_prefix: String,
+    /// The `Host` to match (without port); every host when unset.
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+fn default_path_prefix() -> String {
+    "/".to_owned()
 }
 
 impl Default for HttpConfig {
@@ -62,6 +84,7 @@ impl Default for HttpConfig {
             enabled: false,
             listen: DEFAULT_HTTP_LISTEN,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            routes: Vec::new(),
         }
     }
 }

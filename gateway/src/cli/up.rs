@@ -61,6 +61,10 @@ pub struct UpArgs {
     /// /v1/call/{instance}/{function}; port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// Serve a wasi:http component on the HTTP listener (repeatable): `PREFIX=COMPONENT`, or
+    /// `HOST/PREFIX=COMPONENT` for one host (an `[[http.routes]]` entry; needs --http).
+    #[arg(long = "http-route", value_name = "PREFIX=COMPONENT")]
+    http_routes: Vec<String>,
     /// Admin listen address (`admin.listen`, and enables it): health, readiness, peers and
     /// routes as JSON; port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
@@ -168,6 +172,26 @@ impl UpArgs {
         if let Some(addr) = self.http {
             cfg.http.enabled = true;
             cfg.http.listen = addr;
+        }
+        for spec in &self.http_routes {
+            let Some((at, component)) = spec.split_once('=') else {
+                return Err(Failure {
+                    message: format!(
+                        "--http-route `{spec}` is not PREFIX=COMPONENT (e.g. /=hello)"
+                    ),
+                    status: EXIT_CONFIG_ERROR as u8,
+                });
+            };
+            let (host, prefix) = match at.find('/') {
+                Some(0) => (None, at.to_owned()),
+                Some(i) => (Some(at[..i].to_owned()), at[i..].to_owned()),
+                None => (Some(at.to_owned()), "/".to_owned()),
+            };
+            cfg.http.routes.push(witmesh_config::HttpRouteConfig {
+                component: component.to_owned(),
+                path_prefix: prefix,
+                host,
+            });
         }
         if let Some(addr) = self.admin {
             cfg.admin.enabled = true;

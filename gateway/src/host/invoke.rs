@@ -172,6 +172,18 @@ impl LoadedComponent {
     }
 
     async fn instantiate(&self) -> Result<Warm, CallError> {
+        let mut store = self.new_store()?;
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| classify(e, CallError::Instantiate))?;
+        Ok(Warm { store, instance })
+    }
+
+    /// A fresh store under the component's policy: WASI context, memory limit, and a yield to
+    /// the async runtime at every epoch tick.
+    pub(crate) fn new_store(&self) -> Result<Store<CallState>, CallError> {
         let wasi = wasi::context(&self.name, &self.policy)
             .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let limits = StoreLimitsBuilder::new()
@@ -196,12 +208,7 @@ impl LoadedComponent {
         // threads, and the call's deadline is enforced by the timeout around it.
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
-        let instance = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| classify(e, CallError::Instantiate))?;
-        Ok(Warm { store, instance })
+        Ok(store)
     }
 }
 

@@ -8,6 +8,7 @@ mod convert;
 mod engine;
 mod http;
 mod imports;
+mod incoming;
 mod invoke;
 mod lattice;
 mod link;
@@ -104,9 +105,11 @@ pub struct LoadedComponent {
     pub name: Arc<str>,
     engine: Engine,
     pre: InstancePre<CallState>,
+    /// Set when the component exports `wasi:http/incoming-handler`.
+    proxy: Option<wasmtime_wasi_http::p2::bindings::ProxyPre<CallState>>,
     policy: Policy,
     http_policy: http::HttpPolicy,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     /// Warm instances between calls (instance mode `reuse`).
     idle: std::sync::Mutex<Vec<invoke::Warm>>,
     /// Functions the component exports, as wRPC names them.
@@ -232,8 +235,9 @@ impl LoadedComponent {
             },
             name,
             engine: engine.clone(),
+            proxy: wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre.clone()).ok(),
             pre,
-            slots: Semaphore::new(policy.max_concurrency),
+            slots: Arc::new(Semaphore::new(policy.max_concurrency)),
             idle: std::sync::Mutex::new(Vec::new()),
             policy,
             exports,

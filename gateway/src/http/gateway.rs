@@ -22,11 +22,12 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::text::json;
 use witmesh_proto::{Func, Ty, Value};
 
-use super::response::{bytes, json as json_answer, problem, Answer};
+use super::response::{bytes, json as json_answer, problem, Answer, BodyError};
 use super::server::{Handler, HttpServer, ListenError};
 use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
 use crate::client::{CallFailure, Caller, FailureKind};
+use crate::host::{CallError, LoadedComponent};
 use crate::route::Router;
 
 /// How long the request body may take to arrive.
@@ -36,11 +37,23 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// The gateway's settings and state.
 pub struct Gateway {
     info: Arc<NodeInfo>,
+    routes: Vec<HttpRoute>,
     catalog: Arc<Catalog>,
     caller: Caller,
     limits: Limits,
     max_body: usize,
     timeout: Duration,
+}
+
+/// Where requests that are not gateway calls go: a wasi:http component, by host and path
+/// prefix.
+pub struct HttpRoute {
+    /// The `Host` to match (without port, lower case); any host when `None`.
+    pub host: Option<String>,
+    /// The path prefix.
+    pub path_prefix: String,
+    /// The component exporting `wasi:http/incoming-handler`.
+    pub component: Arc<LoadedComponent>,
 }
 
 /// A bound gateway listener.
@@ -106,11 +119,63 @@ impl Gateway {
     ) -> Self {
         Gateway {
             info,
+            routes: Vec::new(),
             catalog,
             caller: Caller::Router(router),
             limits,
             max_body,
             timeout,
+        }
+    }
+
+    /// Serves `routes` (wasi:http components) beside the gateway's own endpoints.
+    #[must_use]
+    pub fn with_routes(mut self, routes: Vec<HttpRoute>) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// The route for a request to `host` and `path`: the longest matching prefix, a route
+    /// naming the host before one for any host.
+    fn route(&self, host: Option<&str>, path: &str) -> Option<&HttpRoute> {
+        let host = host.map(|h| {
+            h.rsplit_once(':')
+                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(name, _)| name)
+                .to_ascii_lowercase()
+        });
+        self.routes
+            .iter()
+            .filter(|r| path.starts_with(&r.path_prefix))
+            .filter(|r| r.host.is_none() || r.host == host)
+            .max_by_key(|r| (r.path_prefix.len(), r.host.is_some()))
+    }
+
+    /// Hands the request to a wasi:http component; its response streams back.
+    async fn serve_component(&self, route: &HttpRoute, req: Request<Incoming>) -> Answer {
+        let component = &route.component;
+        match component.handle_http(req).await {
+            Ok(response) => response.map(|body| {
+                body.map_err(|e| -> BodyError { format!("{e:?}").into() })
+                    .boxed_unsync()
+            }),
+            Err(e) => {
+                let status = match &e {
+                    CallError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    CallError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
+                    _ => StatusCode::BAD_GATEWAY,
+                };
+                tracing::warn!(
+                    component = &*component.name,
+                    status = status.as_u16(),
+                    "wasi:http request failed: {e}"
+                );
+                problem(
+                    status,
+                    e.class(),
+                    &format!("component {} failed the request: {e}", component.name),
+                )
+            }
         }
     }
 
@@ -154,6 +219,25 @@ impl Gateway {
                 let entries = self.catalog.entries().await;
                 let doc = super::openapi::document(&self.info.status().node, &entries);
                 json_answer(StatusCode::OK, &doc)
+            }
+            _ if !self.routes.is_empty() => {
+                let host = req
+                    .headers()
+                    .get(hyper::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .or_else(|| req.uri().host().map(str::to_owned));
+                match self.route(host.as_deref(), &path) {
+                    Some(route) => self.serve_component(route, req).await,
+                    None => problem(
+                        StatusCode::NOT_FOUND,
+                        "not-found",
+                        &format!(
+                            "no route for `{}` on this listener (see [[http.routes]])",
+                            path.chars().take(128).collect::<String>()
+                        ),
+                    ),
+                }
             }
             _ => problem(
                 StatusCode::NOT_FOUND,

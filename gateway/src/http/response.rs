@@ -1,16 +1,29 @@
-//! Building answers: text, JSON, raw bytes and RFC 9457 problem documents.
+//! Building answers: text, JSON, raw bytes and RFC 9457 problem documents, and the body type
+//! every answer has (whole, or streamed from a wasi:http component).
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
-/// An answer with a whole body.
-pub type Answer = Response<Full<Bytes>>;
+/// An error while an answer's body streams.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+/// An answer's body.
+pub type Body = UnsyncBoxBody<Bytes, BodyError>;
+/// An answer.
+pub type Answer = Response<Body>;
+
+/// A whole body.
+pub fn whole(body: impl Into<Bytes>) -> Body {
+    Full::new(body.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
 
 /// An answer of `body` with `content_type`.
 pub fn bytes(code: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Answer {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(whole(body));
     *r.status_mut() = code;
     if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);

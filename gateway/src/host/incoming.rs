@@ -1,0 +1,88 @@
+//! Serving `wasi:http/incoming-handler` components on HTTP: each request gets a fresh
+//! instance, its body streams into the component, and the component's response (status,
+//! headers, body) streams back as the component writes it.
+
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p2::WasiHttpView as _;
+
+use super::{CallError, LoadedComponent};
+
+impl LoadedComponent {
+    /// Whether the component exports `wasi:http/incoming-handler` and can serve HTTP.
+    pub fn serves_http(&self) -> bool {
+        self.proxy.is_some()
+    }
+
+    /// Hands `req` to the component's `wasi:http/incoming-handler.handle` and returns its
+    /// response once the component has set it (the body keeps streaming afterwards), or fails
+    /// after the component's call timeout.
+    pub async fn handle_http(
+        &self,
+        req: hyper::Request<Incoming>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, CallError> {
+        let Some(pre) = self.proxy.clone() else {
+            return Err(CallError::Instantiate(format!(
+                "component {} does not export wasi:http/incoming-handler",
+                self.name
+            )));
+        };
+        let timeout = self.policy.call_timeout;
+        let started = tokio::time::Instant::now();
+        let slot = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(CallError::Overloaded {
+                limit: self.policy.max_concurrency,
+                waited: started.elapsed(),
+            })?;
+        let mut store = self.new_store()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let http = store.data_mut();
+        let request = http
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
+        let out = http
+            .http()
+            .new_response_outparam(tx)
+            .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
+        let name = self.name.clone();
+        // The component keeps running after it sets the response: it writes the body.
+        let task = tokio::spawn(async move {
+            let _slot = slot;
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, out)
+                    .await
+            };
+            match tokio::time::timeout(timeout.max(Duration::from_secs(1)) * 4, run).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("{e:#}")),
+                Err(_) => Err(format!("the handler ran past {:?}", timeout * 4)),
+            }
+        });
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(response))) => Ok(response),
+            Ok(Ok(Err(code))) => Err(CallError::Trap(format!(
+                "the component answered with the error {code:?}"
+            ))),
+            Ok(Err(_)) => {
+                let why = match task.await {
+                    Ok(Ok(())) => "it returned without setting a response".to_owned(),
+                    Ok(Err(e)) => e,
+                    Err(e) => e.to_string(),
+                };
+                tracing::warn!(component = &*name, "wasi:http handler failed: {why}");
+                Err(CallError::Trap(why))
+            }
+            Err(_) => Err(CallError::Deadline(timeout)),
+        }
+    }
+}
