@@ -95,7 +95,7 @@ where
         };
         match read {
             Ok(0) if func.results.is_empty() && received == 0 => {
-                return match failure.after_end().await {
+                return match failure.after_clean_end().await {
                     Some(f) => Err(AttemptError::Remote(f)),
                     None => Ok(Vec::new()),
                 };
@@ -131,6 +131,11 @@ pub trait FailureWatch: Send {
     fn wait(&mut self) -> impl Future<Output = RemoteFailure> + Send;
     /// After the results stream ended early or broke: the report, if there is one.
     fn after_end(&mut self) -> impl Future<Output = Option<RemoteFailure>> + Send;
+    /// After a function without results ended cleanly (its success, unless a report says
+    /// otherwise): the report, if one has already arrived. By default as [`Self::after_end`].
+    fn after_clean_end(&mut self) -> impl Future<Output = Option<RemoteFailure>> + Send {
+        self.after_end()
+    }
 }
 
 /// For peers that send no reports (upstream wRPC servers).

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use bytes::Bytes;
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use tokio::sync::Mutex;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
@@ -115,6 +115,24 @@ impl FailureWatch for NatsReports {
 
     async fn after_end(&mut self) -> Option<RemoteFailure> {
         tokio::time::timeout(REPORT_GRACE, self.wait()).await.ok()
+    }
+
+    async fn after_clean_end(&mut self) -> Option<RemoteFailure> {
+        // A provider publishes its report before it ends the results, on one connection, and
+        // NATS delivers one connection's messages in order: by the time the end reached us the
+        // report is queued. So a clean end waits for nothing (a successful call of a function
+        // without results would otherwise pay the grace period every time).
+        tokio::task::yield_now().await;
+        loop {
+            match self.0.next().now_or_never() {
+                Some(Some(msg)) => {
+                    if let Some(f) = parse_report(&msg) {
+                        return Some(f);
+                    }
+                }
+                Some(None) | None => return None,
+            }
+        }
     }
 }
 
