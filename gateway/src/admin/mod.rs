@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when ready, 503 before the listeners are up and once draining; the status JSON |
+//! | `GET /metrics` | Prometheus text format |
 //! | `GET /v1/status` | the node's status JSON |
 //! | `GET /v1/peers` | the nodes known, this one first |
 //! | `GET /v1/routes` | each forwarded import and its providers |
@@ -109,6 +110,15 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
             };
             json(code, &status)
         }
+        "/metrics" => {
+            let m = crate::telemetry::metrics::global();
+            m.set_peers(info.peers().len().saturating_sub(1));
+            crate::http::response::bytes(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                m.text(),
+            )
+        }
         "/v1/status" => json(StatusCode::OK, &info.status()),
         "/v1/peers" => json(StatusCode::OK, &info.peers()),
         "/v1/routes" => json(StatusCode::OK, &info.routes()),
@@ -116,7 +126,7 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
             StatusCode::NOT_FOUND,
             "not-found",
             &format!(
-                "no admin endpoint `{}`; try /healthz, /readyz, /v1/status, /v1/peers, /v1/routes or /v1/catalog",
+                "no admin endpoint `{}`; try /healthz, /readyz, /metrics, /v1/status, /v1/peers, /v1/routes or /v1/catalog",
                 path.chars().take(128).collect::<String>()
             ),
         ),

@@ -21,7 +21,10 @@ const MAX_REPORT_SUBJECT: usize = 256; // inbox subjects are well under 100 byte
 /// subjects, so a caller cannot aim them at another service's subject.
 fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
     let Some(headers) = cx.headers else {
-        return CallMeta::default();
+        return CallMeta {
+            transport: "nats",
+            ..CallMeta::default()
+        };
     };
     let budget = headers
         .get(HEADER_DEADLINE_MS)
@@ -39,7 +42,11 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
             nats: nats.clone(),
             subject: s.to_owned(),
         });
-    CallMeta { budget, report }
+    CallMeta {
+        budget,
+        report,
+        transport: "nats",
+    }
 }
 
 /// A running NATS listener.

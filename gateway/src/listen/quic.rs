@@ -21,6 +21,7 @@ use wrpc_transport::Serve as _;
 use super::dispatch;
 use super::frame_guard::FrameGuard;
 use crate::serve::{CallMeta, Endpoint, Report};
+use crate::telemetry::metrics;
 
 /// wRPC's dispatcher over QUIC streams whose send side counts as in-flight work until the
 /// caller has received the results, so a drain waits for delivery, not just for the handler.
@@ -72,6 +73,7 @@ impl QuicListener {
             let meta = |code: FailCode| CallMeta {
                 budget: None,
                 report: Report::Quic(code),
+                transport: "quic",
             };
             dispatch(
                 ep.clone(),
@@ -156,6 +158,18 @@ async fn accept_streams(
             match tokio::time::timeout(HEADER_TIMEOUT, wrpc.accept(one)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(AcceptError::UnhandledFunction { instance, name })) => {
+                    // Names from the wire that are not served here count as `other`.
+                    metrics::global().call(
+                        &metrics::Call {
+                            instance: metrics::OTHER,
+                            function: metrics::OTHER,
+                            direction: "inbound",
+                            transport: "quic",
+                            peer: "",
+                            outcome: "unknown-function",
+                        },
+                        Duration::ZERO,
+                    );
                     tracing::warn!(%peer, instance, function = name, "call failed: unknown function `{name}` in `{instance}`");
                 }
                 Ok(Err(e)) => tracing::warn!(%peer, "invalid invocation header: {e}"),

@@ -29,11 +29,40 @@ use witmesh_proto::{Func, Value};
 use crate::host::LoadedComponent;
 use crate::resilience::breaker::{Breaker, State};
 use crate::resilience::retry::{backoff, safe_to_retry, RetryBudget};
+use crate::telemetry::metrics;
 use crate::transport::failure::Class;
 use crate::transport::nats::NatsOut;
 use crate::transport::quic::QuicOut;
 use crate::transport::{call, Address, AttemptError, RemoteFailure};
 use balance::Health;
+
+/// The provider of a call's last attempt, for metrics.
+#[derive(Default)]
+struct Last {
+    peer: String,
+    transport: &'static str,
+    local: bool,
+}
+
+impl Last {
+    fn of(p: &Provider) -> Self {
+        match &p.target {
+            Target::Local(_) => Last {
+                peer: p.node.clone(),
+                transport: "local",
+                local: true,
+            },
+            Target::Remote(a) => Last {
+                peer: p.node.clone(),
+                transport: match a {
+                    Address::Nats { .. } => "nats",
+                    Address::Quic { .. } => "quic",
+                },
+                local: false,
+            },
+        }
+    }
+}
 
 /// witmesh's reflection interface, served by every sidecar.
 const REFLECT: &str = "witmesh:mesh/reflect@0.1.0";
@@ -425,6 +454,37 @@ impl Router {
         params: Vec<Value>,
         outer: Option<Instant>,
     ) -> Result<Vec<Value>, ForwardError> {
+        let m = metrics::global();
+        let direction = "outbound";
+        let _running = m.running(&func.instance, &func.name, direction);
+        let started = Instant::now();
+        let mut last = Last::default();
+        let result = self
+            .call_attempts(caller, link, func, params, outer, &mut last)
+            .await;
+        m.call(
+            &metrics::Call {
+                instance: &func.instance,
+                function: &func.name,
+                direction: if last.local { "local" } else { direction },
+                transport: last.transport,
+                peer: &last.peer,
+                outcome: result.as_ref().err().map_or("ok", |e| e.class().as_str()),
+            },
+            started.elapsed(),
+        );
+        result
+    }
+
+    async fn call_attempts(
+        &self,
+        caller: &str,
+        link: Option<&str>,
+        func: &Func,
+        params: Vec<Value>,
+        outer: Option<Instant>,
+        last: &mut Last,
+    ) -> Result<Vec<Value>, ForwardError> {
         let (providers, route, searched) = self.providers(&func.instance, Some(&func.name), link);
         if providers.is_empty() {
             return Err(ForwardError::NoProvider {
@@ -461,6 +521,7 @@ impl Router {
                 });
             };
             let provider = &providers[i];
+            *last = Last::of(provider);
             let attempt_deadline = self
                 .mesh
                 .attempt_timeout
@@ -500,13 +561,19 @@ impl Router {
                     provider: provider.key(),
                 });
             }
-            let retry = safe_to_retry(e.class(), idempotent, e.results_started())
-                && attempts < max_attempts
+            let wanted = safe_to_retry(e.class(), idempotent, e.results_started())
+                && attempts < max_attempts;
+            let retry = wanted
                 && self
                     .budget
                     .lock()
                     .map(|mut b| b.try_retry(now))
                     .unwrap_or(false);
+            if retry {
+                metrics::global().retry(&func.instance, &func.name);
+            } else if wanted {
+                metrics::global().budget_exhausted(&func.instance, &func.name);
+            }
             if !retry {
                 return Err(ForwardError::Failed {
                     instance: func.instance.clone(),

@@ -10,6 +10,7 @@ use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, V
 
 use super::{Endpoint, Implementation};
 use crate::host::CallError;
+use crate::telemetry::metrics::{self, Call};
 use crate::transport::failure::Class;
 use crate::transport::nats::publish_report;
 
@@ -92,6 +93,8 @@ pub struct CallMeta {
     pub budget: Option<Duration>,
     /// Where to report a failure.
     pub report: Report,
+    /// The transport it came over, for metrics (`nats`, `quic`).
+    pub transport: &'static str,
 }
 
 /// Serves one invocation of `ep` whose parameters arrive on `rx`; results go to `tx`.
@@ -103,7 +106,25 @@ where
     W: AsyncWrite + Unpin,
 {
     let _counted = ep.in_flight.enter();
+    let func = ep.func();
+    let m = metrics::global();
+    let _running = m.running(&func.instance, &func.name, "inbound");
+    let started = std::time::Instant::now();
     let result = serve(ep, meta.budget, rx, &mut tx).await;
+    m.call(
+        &Call {
+            instance: &func.instance,
+            function: &func.name,
+            direction: "inbound",
+            transport: meta.transport,
+            peer: "",
+            outcome: result
+                .as_ref()
+                .err()
+                .map_or("ok", |e| e.wire_class().as_str()),
+        },
+        started.elapsed(),
+    );
     if let Err(e) = &result {
         let func = ep.func();
         tracing::warn!(

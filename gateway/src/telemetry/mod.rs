@@ -1,4 +1,7 @@
-//! Logs: tracing to stderr, filtered by `RUST_LOG` or the configured level, as text or JSON.
+//! Logs: tracing to stderr, filtered by `RUST_LOG` or the configured level, as text or JSON;
+//! and Prometheus [`metrics`].
+
+pub mod metrics;
 
 use std::io::IsTerminal as _;
 

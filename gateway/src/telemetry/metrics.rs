@@ -1,0 +1,178 @@
+//! Prometheus metrics keyed by WIT instance and function. Label values come only from the WIT
+//! this node loaded, its peers' node ids and fixed sets (direction, transport, outcome); a name
+//! that arrives from the wire and is not served here is counted as `other`, so a hostile
+//! caller cannot grow the label sets.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// The label value for names not served here.
+pub const OTHER: &str = "other";
+
+/// Histogram buckets, seconds: 50 µs to 30 s.
+const BUCKETS: [f64; 18] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Every metric witmesh exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    in_flight: IntGaugeVec,
+    retries: IntCounterVec,
+    budget_exhausted: IntCounterVec,
+    peers: IntGauge,
+}
+
+/// One finished call, as counted.
+pub struct Call<'a> {
+    /// The WIT instance (or [`OTHER`]).
+    pub instance: &'a str,
+    /// The function (or [`OTHER`]).
+    pub function: &'a str,
+    /// `inbound` (served here), `outbound` (forwarded to a peer) or `local` (to a component of
+    /// this node).
+    pub direction: &'a str,
+    /// `nats`, `quic`, `http` or `local`.
+    pub transport: &'a str,
+    /// The peer's node id (the provider for outbound calls; empty when unknown).
+    pub peer: &'a str,
+    /// `ok` or the failure class.
+    pub outcome: &'a str,
+}
+
+impl Metrics {
+    fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "witmesh_requests_total",
+                "Calls finished, by WIT instance and function",
+            ),
+            &[
+                "instance",
+                "function",
+                "direction",
+                "transport",
+                "peer",
+                "outcome",
+            ],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "witmesh_request_duration_seconds",
+                "Call duration, from the first parameter byte (or the call) to the last result",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["instance", "function", "direction", "transport", "outcome"],
+        )?;
+        let in_flight = IntGaugeVec::new(
+            Opts::new("witmesh_requests_in_flight", "Calls running now"),
+            &["instance", "function", "direction"],
+        )?;
+        let retries = IntCounterVec::new(
+            Opts::new(
+                "witmesh_retries_total",
+                "Forwarded-call attempts after the first",
+            ),
+            &["instance", "function"],
+        )?;
+        let budget_exhausted = IntCounterVec::new(
+            Opts::new(
+                "witmesh_retry_budget_exhausted_total",
+                "Retries not made because the retry budget was spent",
+            ),
+            &["instance", "function"],
+        )?;
+        let peers = IntGauge::new("witmesh_peers_known", "Peers this node has heard announce")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(retries.clone()))?;
+        registry.register(Box::new(budget_exhausted.clone()))?;
+        registry.register(Box::new(peers.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            duration,
+            in_flight,
+            retries,
+            budget_exhausted,
+            peers,
+        })
+    }
+
+    /// Counts a finished call that took `took`.
+    pub fn call(&self, c: &Call<'_>, took: Duration) {
+        self.requests
+            .with_label_values(&[
+                c.instance,
+                c.function,
+                c.direction,
+                c.transport,
+                c.peer,
+                c.outcome,
+            ])
+            .inc();
+        self.duration
+            .with_label_values(&[c.instance, c.function, c.direction, c.transport, c.outcome])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Counts a call as running until the guard drops.
+    pub fn running(&'static self, instance: &str, function: &str, direction: &str) -> Running {
+        let g = self
+            .in_flight
+            .with_label_values(&[instance, function, direction]);
+        g.inc();
+        Running(g)
+    }
+
+    /// Counts a retry of a forwarded call.
+    pub fn retry(&self, instance: &str, function: &str) {
+        self.retries.with_label_values(&[instance, function]).inc();
+    }
+
+    /// Counts a retry the budget refused.
+    pub fn budget_exhausted(&self, instance: &str, function: &str) {
+        self.budget_exhausted
+            .with_label_values(&[instance, function])
+            .inc();
+    }
+
+    /// Sets how many peers this node knows.
+    pub fn set_peers(&self, n: usize) {
+        self.peers.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Everything in the Prometheus text format.
+    pub fn text(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// A call counted in `witmesh_requests_in_flight`.
+pub struct Running(prometheus::IntGauge);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The process's metrics (one node per process).
+pub fn global() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        Metrics::new().unwrap_or_else(|e| panic!("metric definitions are invalid: {e}"))
+    })
+}
