@@ -203,15 +203,18 @@ impl Node {
 
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let info = Arc::new(NodeInfo::new(
-            &cfg.node.id,
-            loaded_all.clone(),
-            forwarded,
-            router.clone(),
-            table.clone(),
-            shutdown.clone(),
-            in_flight.clone(),
-        ));
+        let info = Arc::new(
+            NodeInfo::new(
+                &cfg.node.id,
+                loaded_all.clone(),
+                forwarded,
+                router.clone(),
+                table.clone(),
+                shutdown.clone(),
+                in_flight.clone(),
+            )
+            .with_config(cfg),
+        );
 
         // What this node announces: its components' instances. witmesh's own `witmesh:mesh`
         // is served by every node and so is not announced.

@@ -297,3 +297,56 @@ async fn ls_lists_what_the_mesh_serves_with_providers_and_functions() {
         .iter()
         .any(|f| f == "trap: func() -> u32"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_hides_secrets_and_readyz_turns_503_while_draining() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("witmesh.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\nid = \"drainer\"\ndrain_timeout = \"20s\"\n\n[[components]]\nname = \"faults\"\npath = \"{}\"\n\n[components.wasi.env]\nTOKEN = \"hunter2\"\n",
+            path(components::faults())
+        ),
+    )
+    .unwrap();
+    let mut s = Sidecar::start_with_env(
+        &["--config", cfg.to_str().unwrap(), "--quic", "127.0.0.1:0"],
+        &[("RUST_LOG", "info,witmesh::serve=debug")],
+    );
+    let addr = admin(&s);
+    let t = Duration::from_secs(5);
+    let body = client::get(&addr, "/v1/config", t).await.unwrap();
+    let text = String::from_utf8_lossy(&body);
+    assert!(!text.contains("hunter2"), "{text}");
+    let config: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(config["node"]["id"], "drainer");
+    assert_eq!(config["components"][0]["wasi"]["env"]["TOKEN"], "***");
+
+    // A slow call keeps the drain going; meanwhile the node says it is not ready.
+    let q =
+        wrpc_transport_quic::Client::from(quic_connect(s.ready.quic.unwrap(), &s.dev_cert()).await);
+    let slow = tokio::spawn(async move {
+        witmesh_tests::faults_client::witmesh::faults::faults::sleep(&q, (), 2000).await
+    });
+    s.wait_for_log("call started");
+    let status = Command::new("kill")
+        .args(["-TERM", &s.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let readyz = |addr: &str| {
+        let a = witmesh_tests::harness::http(addr.parse().unwrap(), "GET", "/readyz", &[], b"");
+        (a.status, a.json())
+    };
+    witmesh_tests::harness::wait_until("readyz says 503", Duration::from_secs(5), || {
+        readyz(&addr).0 == 503
+    });
+    assert_eq!(readyz(&addr).1["ready"], false);
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        2000,
+        "the in-flight call finished"
+    );
+    assert!(s.terminate().success());
+}

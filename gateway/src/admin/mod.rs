@@ -8,6 +8,7 @@
 //! | `GET /readyz` | 200 when ready, 503 before the listeners are up and once draining; the status JSON |
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /v1/status` | the node's status JSON |
+//! | `GET /v1/config` | the effective configuration, secrets hidden |
 //! | `GET /v1/peers` | the nodes known, this one first |
 //! | `GET /v1/routes` | each forwarded import and its providers |
 //! | `GET /v1/catalog` | each instance the mesh serves, its providers and functions |
@@ -120,13 +121,14 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
             )
         }
         "/v1/status" => json(StatusCode::OK, &info.status()),
+        "/v1/config" => json(StatusCode::OK, info.config()),
         "/v1/peers" => json(StatusCode::OK, &info.peers()),
         "/v1/routes" => json(StatusCode::OK, &info.routes()),
         _ => problem(
             StatusCode::NOT_FOUND,
             "not-found",
             &format!(
-                "no admin endpoint `{}`; try /healthz, /readyz, /metrics, /v1/status, /v1/peers, /v1/routes or /v1/catalog",
+                "no admin endpoint `{}`; try /healthz, /readyz, /metrics, /v1/status, /v1/config, /v1/peers, /v1/routes or /v1/catalog",
                 path.chars().take(128).collect::<String>()
             ),
         ),

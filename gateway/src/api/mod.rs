@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod mesh;
+pub mod redact;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -87,6 +88,7 @@ pub struct NodeInfo {
     started: Instant,
     components: Vec<Arc<LoadedComponent>>,
     mesh_wit: Option<WitSet>,
+    config: serde_json::Value,
     /// Set once the listeners are bound: what this node serves, and where.
     me: OnceLock<Announcement>,
     shutdown: CancellationToken,
@@ -114,6 +116,7 @@ impl NodeInfo {
             started: Instant::now(),
             components,
             mesh_wit: WitSet::from_wit_str("witmesh.wit", MESH_WIT).ok(),
+            config: serde_json::Value::Null,
             me: OnceLock::new(),
             shutdown,
             in_flight,
@@ -121,6 +124,18 @@ impl NodeInfo {
             router,
             forwarded,
         }
+    }
+
+    /// Keeps the effective configuration, secrets hidden, for `/v1/config`.
+    #[must_use]
+    pub fn with_config(mut self, cfg: &witmesh_config::Config) -> Self {
+        self.config = redact::redacted(cfg);
+        self
+    }
+
+    /// The effective configuration, secrets hidden.
+    pub fn config(&self) -> &serde_json::Value {
+        &self.config
     }
 
     /// Records what this node serves and where, once its listeners are bound; from then on it
