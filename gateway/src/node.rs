@@ -282,36 +282,6 @@ impl Node {
             }
             None => None,
         };
-        let me = Announcement {
-            node: cfg.node.id.clone(),
-            nats_prefix: nats_listener
-                .as_ref()
-                .filter(|_| serves_nats)
-                .map(|l| l.prefix.clone()),
-            quic: quic
-                .as_ref()
-                .filter(|q| !q.local_addr.ip().is_unspecified() && serves_quic)
-                .map(|q| q.local_addr.to_string()),
-            server_name: Some(cfg.quic.server_name.clone()),
-            instances,
-            load: 0,
-            ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis()).unwrap_or(u64::MAX),
-        };
-        let announcer = match (&nats, &table) {
-            (Some(client), Some(table)) => {
-                let load = in_flight.clone();
-                Some(tokio::spawn(announce::run(
-                    client.clone(),
-                    discovery::subject(cfg.node.lattice.as_deref()),
-                    me.clone(),
-                    move || load.get(),
-                    cfg.mesh.announce_interval.get(),
-                    table.clone(),
-                    shutdown.clone(),
-                )))
-            }
-            _ => None,
-        };
         let catalog = Arc::new(Catalog::new(info.clone(), router.clone()));
         let mut http_routes = Vec::new();
         for r in &cfg.http.routes {
@@ -366,6 +336,41 @@ impl Node {
             Some(g)
         } else {
             None
+        };
+        let me = Announcement {
+            node: cfg.node.id.clone(),
+            nats_prefix: nats_listener
+                .as_ref()
+                .filter(|_| serves_nats)
+                .map(|l| l.prefix.clone()),
+            quic: quic
+                .as_ref()
+                .filter(|q| !q.local_addr.ip().is_unspecified() && serves_quic)
+                .map(|q| q.local_addr.to_string()),
+            server_name: Some(cfg.quic.server_name.clone()),
+            instances,
+            admin: admin
+                .as_ref()
+                .map(AdminListener::local_addr)
+                .filter(|a| !a.ip().is_unspecified())
+                .map(|a| a.to_string()),
+            load: 0,
+            ttl_ms: u64::try_from(cfg.mesh.announce_ttl.get().as_millis()).unwrap_or(u64::MAX),
+        };
+        let announcer = match (&nats, &table) {
+            (Some(client), Some(table)) => {
+                let load = in_flight.clone();
+                Some(tokio::spawn(announce::run(
+                    client.clone(),
+                    discovery::subject(cfg.node.lattice.as_deref()),
+                    me.clone(),
+                    move || load.get(),
+                    cfg.mesh.announce_interval.get(),
+                    table.clone(),
+                    shutdown.clone(),
+                )))
+            }
+            _ => None,
         };
         info.set_serving(me);
         ready.push(format!("components={}", names.join(",")));

@@ -210,6 +210,85 @@ async fn counts_and_histograms_are_exact_per_label_set() {
         ),
         0.0
     );
+
+    // `witmesh stat` since start, over A and (with --peers) B, which announced its admin.
+    let out = std::process::Command::new(witmesh_tests::harness::witmesh_bin())
+        .args([
+            "stat",
+            "--admin",
+            &a.ready.admin.unwrap().to_string(),
+            "--window",
+            "0s",
+            "--peers",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = |node: &str, instance: &str, function: &str, direction: &str| -> Vec<String> {
+        table
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|c| {
+                c.len() == 10
+                    && c[0] == node
+                    && c[1] == instance
+                    && c[2] == function
+                    && c[3] == direction
+            })
+            .unwrap_or_else(|| {
+                panic!("no row {node} {instance} {function} {direction} in\n{table}")
+            })
+    };
+    let greet = row("a", RELAY, "greet", "inbound");
+    assert_eq!(
+        (greet[4].as_str(), greet[6].as_str()),
+        ("100.0%", "5"),
+        "{table}"
+    );
+    assert_ne!(greet[7], "-", "a p50 latency: {table}");
+    let trap = row("a", RELAY, "trap", "inbound");
+    assert_eq!(
+        (trap[4].as_str(), trap[6].as_str()),
+        ("0.0%", "2"),
+        "{table}"
+    );
+    assert_eq!(row("b", GREET, "greet", "inbound")[6], "5", "{table}");
+    assert_eq!(row("a", GREET, "greet", "outbound")[6], "5", "{table}");
+
+    // Over a window while traffic flows: a rate.
+    let load = tokio::spawn(async move {
+        let end = std::time::Instant::now() + Duration::from_millis(1500);
+        let mut n = 0;
+        while std::time::Instant::now() < end {
+            relay::greet(&client, (), "load").await.unwrap();
+            n += 1;
+        }
+        n
+    });
+    let admin = a.ready.admin.unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(witmesh_tests::harness::witmesh_bin())
+            .args(["stat", "--admin", &admin, "--window", "1s"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(load.await.unwrap() > 0);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let rps: f64 = table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|c| c.len() == 10 && c[1] == RELAY && c[2] == "greet")
+        .unwrap_or_else(|| panic!("{table}"))[5]
+        .parse()
+        .unwrap();
+    assert!(rps > 0.0, "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

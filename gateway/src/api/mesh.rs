@@ -157,6 +157,7 @@ mod tests {
             quic: None,
             server_name: Some("localhost".into()),
             instances: vec![],
+            admin: None,
             load: 1,
             expires_in_ms: 5,
         };

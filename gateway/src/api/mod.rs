@@ -51,6 +51,8 @@ pub struct Peer {
     pub server_name: Option<String>,
     /// The wRPC instances it serves.
     pub instances: Vec<String>,
+    /// Its admin listener, when it announced one.
+    pub admin: Option<String>,
     /// Calls in flight there when it last announced.
     pub load: u64,
     /// Milliseconds until it is forgotten unless it announces again; 0 for this node.
@@ -258,6 +260,7 @@ fn peer(a: &Announcement, expires_in_ms: u64) -> Peer {
         quic: a.quic.clone(),
         server_name: a.server_name.clone(),
         instances: a.instances.clone(),
+        admin: a.admin.clone(),
         load: a.load,
         expires_in_ms,
     }

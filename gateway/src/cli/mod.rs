@@ -3,6 +3,7 @@
 mod call_cmd;
 mod config_cmd;
 mod mesh_cmd;
+mod stat_cmd;
 mod up;
 mod wit_cmd;
 
@@ -39,6 +40,9 @@ enum Command {
     Peers(mesh_cmd::MeshArgs),
     /// Show where a running sidecar sends each forwarded import (read from its admin listener).
     Routes(mesh_cmd::MeshArgs),
+    /// Success rate, calls per second and latency per WIT function, from a running sidecar's
+    /// metrics (and its peers' with --peers).
+    Stat(stat_cmd::StatArgs),
     /// Inspect WIT and encode or decode wRPC values.
     #[command(subcommand)]
     Wit(wit_cmd::WitCommand),
@@ -79,6 +83,7 @@ pub fn run() -> ExitCode {
         Command::Ls(args) => mesh_cmd::ls(args),
         Command::Peers(args) => mesh_cmd::peers(args),
         Command::Routes(args) => mesh_cmd::routes(args),
+        Command::Stat(args) => stat_cmd::run(args),
         Command::Wit(cmd) => wit_cmd::run(cmd),
     };
     match outcome {

@@ -40,6 +40,9 @@ pub struct Announcement {
     pub server_name: Option<String>,
     /// The wRPC instances it serves, with versions.
     pub instances: Vec<String>,
+    /// Its admin listener (`host:port`), for `witmesh stat --peers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
     /// Calls in flight there when it announced.
     #[serde(default)]
     pub load: u64,
@@ -179,6 +182,7 @@ mod tests {
             quic: None,
             server_name: None,
             instances: vec!["a:b/c@1.0.0".into()],
+            admin: None,
             load: 0,
             ttl_ms,
         }
