@@ -15,6 +15,8 @@ use crate::route::{version, Router};
 
 /// How long reflected WIT of a remote instance is trusted before it is asked for again.
 const WIT_CACHE_TTL: Duration = Duration::from_secs(30); // providers rarely change their WIT; a redeploy shows within half a minute
+/// Most remote instances whose WIT is cached.
+const MAX_CACHED: usize = 1024;
 /// How long fetching a remote instance's WIT may take.
 const REFLECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -81,8 +83,9 @@ impl Catalog {
         }
     }
 
-    /// The functions of `instance`, named by `instance` as asked (the provider's version may
-    /// differ; the router finds a compatible one).
+    /// The functions of `instance`. A remote provider's functions carry its own instance name
+    /// (its version may differ from the one asked for), so that metrics and routing see only
+    /// names that something serves.
     pub async fn funcs(&self, instance: &str) -> Result<Arc<Vec<Func>>, LookupError> {
         if let Some(local) = self.info.local_funcs(instance) {
             return Ok(Arc::new(local));
@@ -119,17 +122,19 @@ impl Catalog {
             .filter(|(i, _)| *i == provided)
             .flat_map(|(i, fs)| {
                 fs.into_iter()
-                    .map(|f| {
-                        let mut func = Func::new(&set, &i, f);
-                        func.instance = instance.to_owned();
-                        func
-                    })
+                    .map(|f| Func::new(&set, &i, f))
                     .collect::<Vec<_>>()
             })
             .collect();
         let funcs = Arc::new(funcs);
         if let Ok(mut m) = self.remote.lock() {
-            m.insert(instance.to_owned(), (Instant::now(), funcs.clone()));
+            // Asked-for names come from callers: keep the cache bounded.
+            if m.len() >= MAX_CACHED {
+                m.retain(|_, (at, _)| at.elapsed() < WIT_CACHE_TTL);
+            }
+            if m.len() < MAX_CACHED {
+                m.insert(instance.to_owned(), (Instant::now(), funcs.clone()));
+            }
         }
         Ok(funcs)
     }
