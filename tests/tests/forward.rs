@@ -559,6 +559,22 @@ async fn a_failing_provider_is_ejected_then_readmitted_by_a_probe() {
         "bad provider got {while_failing} calls"
     );
     a.wait_for_log("provider ejected");
+    // The ejection shows in the metrics: breaker open (2) for the bad provider only.
+    let metrics = witmesh_tests::harness::http(a.ready.admin.unwrap(), "GET", "/metrics", &[], b"");
+    let text = String::from_utf8(metrics.body).unwrap();
+    let state = |peer: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("witmesh_breaker_state{")
+                    && l.contains(&format!("instance=\"{FAULTS}\""))
+                    && l.contains(&format!("peer=\"{peer}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no breaker state for {peer}:\n{text}"))
+            .to_owned()
+    };
+    assert_eq!(state("bad"), "2");
+    assert_eq!(state("b"), "0");
     // Healed: after the ejection a probe succeeds and it takes calls again.
     healthy.store(true, Ordering::Relaxed);
     let start = Instant::now();

@@ -114,6 +114,13 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
         "/metrics" => {
             let m = crate::telemetry::metrics::global();
             m.set_peers(info.peers().len().saturating_sub(1));
+            let routes = info.routes();
+            m.set_breakers(routes.iter().flat_map(|r| {
+                r.providers
+                    .iter()
+                    .filter(|p| p.source != "local")
+                    .map(|p| (r.instance.as_str(), p.node.as_str(), p.breaker.as_str()))
+            }));
             crate::http::response::bytes(
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",

@@ -29,6 +29,7 @@ pub struct Metrics {
     retries: IntCounterVec,
     budget_exhausted: IntCounterVec,
     peers: IntGauge,
+    breakers: IntGaugeVec,
 }
 
 /// One finished call, as counted.
@@ -92,6 +93,14 @@ impl Metrics {
             &["instance", "function"],
         )?;
         let peers = IntGauge::new("witmesh_peers_known", "Peers this node has heard announce")?;
+        let breakers = IntGaugeVec::new(
+            Opts::new(
+                "witmesh_breaker_state",
+                "Each provider's breaker per forwarded import: 0 closed, 1 probing, 2 open (ejected)",
+            ),
+            &["instance", "peer"],
+        )?;
+        registry.register(Box::new(breakers.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
@@ -106,6 +115,7 @@ impl Metrics {
             retries,
             budget_exhausted,
             peers,
+            breakers,
         })
     }
 
@@ -150,6 +160,20 @@ impl Metrics {
     /// Sets how many peers this node knows.
     pub fn set_peers(&self, n: usize) {
         self.peers.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the breaker states, `(instance, peer, state)` with state `closed`, `probing` or
+    /// `open`; providers no longer listed disappear.
+    pub fn set_breakers<'a>(&self, states: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) {
+        self.breakers.reset();
+        for (instance, peer, state) in states {
+            let v = match state {
+                "open" => 2,
+                "probing" => 1,
+                _ => 0,
+            };
+            self.breakers.with_label_values(&[instance, peer]).set(v);
+        }
     }
 
     /// Everything in the Prometheus text format.
