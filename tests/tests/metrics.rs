@@ -201,6 +201,20 @@ async fn counts_and_histograms_are_exact_per_label_set() {
         )
     };
     assert_eq!(served("greet", "ok"), 5.0);
+    // greet("n0".."n4"): 1 length byte + 2 bytes in, "Hello, nX!" (1 + 10 bytes) out, each.
+    let greet_at_b = [
+        ("instance", GREET),
+        ("function", "greet"),
+        ("direction", "inbound"),
+    ];
+    assert_eq!(
+        value(&at_b, "witmesh_request_bytes_total", &greet_at_b),
+        15.0
+    );
+    assert_eq!(
+        value(&at_b, "witmesh_response_bytes_total", &greet_at_b),
+        55.0
+    );
     assert_eq!(served("trap", "trap"), 2.0);
     assert_eq!(
         value(

@@ -110,7 +110,15 @@ where
     let m = metrics::global();
     let _running = m.running(&func.instance, &func.name, "inbound");
     let started = std::time::Instant::now();
-    let result = serve(ep, meta.budget, rx, &mut tx).await;
+    let mut sizes = Sizes::default();
+    let result = serve(ep, meta.budget, rx, &mut tx, &mut sizes).await;
+    m.bytes(
+        &func.instance,
+        &func.name,
+        "inbound",
+        sizes.params,
+        sizes.results,
+    );
     m.call(
         &Call {
             instance: &func.instance,
@@ -142,16 +150,48 @@ where
     result
 }
 
+/// Bytes a call took in and gave out, for metrics.
+#[derive(Default)]
+struct Sizes {
+    params: u64,
+    results: u64,
+}
+
+/// Counts the bytes read through it.
+struct Counted<'a, R> {
+    inner: R,
+    n: &'a mut u64,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let res = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        *self.n += read;
+        res
+    }
+}
+
 async fn serve<R, W>(
     ep: &Endpoint,
     budget: Option<Duration>,
-    mut rx: R,
+    rx: R,
     tx: &mut W,
+    sizes: &mut Sizes,
 ) -> Result<(), ServeError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let mut rx = Counted {
+        inner: rx,
+        n: &mut sizes.params,
+    };
     let func = ep.func();
     // The caller's remaining budget, when it is the shorter: this node does not work past it.
     let timeout = budget.map_or(ep.call_timeout(), |b| b.min(ep.call_timeout()));
@@ -181,6 +221,7 @@ where
     };
     let mut out = BytesMut::new();
     encode_values(&func.results, &func.result_labels, &results, &mut out)?;
+    sizes.results = out.len() as u64;
     tx.write_all(&out).await?;
     tx.shutdown().await?;
     Ok(())

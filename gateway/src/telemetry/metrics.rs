@@ -30,6 +30,8 @@ pub struct Metrics {
     budget_exhausted: IntCounterVec,
     peers: IntGauge,
     breakers: IntGaugeVec,
+    request_bytes: IntCounterVec,
+    response_bytes: IntCounterVec,
 }
 
 /// One finished call, as counted.
@@ -101,6 +103,22 @@ impl Metrics {
             &["instance", "peer"],
         )?;
         registry.register(Box::new(breakers.clone()))?;
+        let request_bytes = IntCounterVec::new(
+            Opts::new(
+                "witmesh_request_bytes_total",
+                "Parameter bytes (wRPC encoding) of calls served here",
+            ),
+            &["instance", "function", "direction"],
+        )?;
+        let response_bytes = IntCounterVec::new(
+            Opts::new(
+                "witmesh_response_bytes_total",
+                "Result bytes (wRPC encoding) of calls served here",
+            ),
+            &["instance", "function", "direction"],
+        )?;
+        registry.register(Box::new(request_bytes.clone()))?;
+        registry.register(Box::new(response_bytes.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
@@ -116,6 +134,8 @@ impl Metrics {
             budget_exhausted,
             peers,
             breakers,
+            request_bytes,
+            response_bytes,
         })
     }
 
@@ -143,6 +163,23 @@ impl Metrics {
             .with_label_values(&[instance, function, direction]);
         g.inc();
         Running(g)
+    }
+
+    /// Counts a call's parameter and result bytes.
+    pub fn bytes(
+        &self,
+        instance: &str,
+        function: &str,
+        direction: &str,
+        params: u64,
+        results: u64,
+    ) {
+        self.request_bytes
+            .with_label_values(&[instance, function, direction])
+            .inc_by(params);
+        self.response_bytes
+            .with_label_values(&[instance, function, direction])
+            .inc_by(results);
     }
 
     /// Counts a retry of a forwarded call.
