@@ -104,6 +104,19 @@ pub fn target_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// Runs `witmesh ARGS` to completion: exit status, stdout, stderr.
+pub fn run_witmesh(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(witmesh_bin())
+        .args(args)
+        .output()
+        .expect("cannot run witmesh");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The environment override of `admin.listen`; the harness sets it to port 0.
 pub const ADMIN_ENV: &str = "WITMESH_ADMIN__LISTEN";
 
@@ -118,6 +131,8 @@ pub struct Ready {
     pub prefix: Option<String>,
     /// The admin listener's address, if it runs.
     pub admin: Option<SocketAddr>,
+    /// The HTTP listener's address, if it runs.
+    pub http: Option<SocketAddr>,
     /// The whole line.
     pub line: String,
 }
@@ -137,6 +152,8 @@ impl Ready {
                 r.prefix = Some(v.to_owned());
             } else if let Some(v) = word.strip_prefix("admin=") {
                 r.admin = v.parse().ok();
+            } else if let Some(v) = word.strip_prefix("http=") {
+                r.http = v.parse().ok();
             }
         }
         r

@@ -4,26 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
-
 use witmesh_proto::text::{json, wave};
 use witmesh_proto::WitSet;
-use witmesh_tests::harness::{witmesh_bin, NatsServer, Sidecar};
+use witmesh_tests::harness::run_witmesh as witmesh;
+use witmesh_tests::harness::{NatsServer, Sidecar};
 use witmesh_tests::native::{serve_greeter, NativeGreeter};
 use witmesh_tests::{components, EVERY_TYPE_VALUES};
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Runs `witmesh ARGS`: exit status, stdout, stderr.
-fn witmesh(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(witmesh_bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn sidecar(nats: &NatsServer) -> Sidecar {

@@ -48,13 +48,7 @@ fn curl_python_and_node_call_the_greeter_through_the_gateway() {
         "--http",
         "127.0.0.1:0",
     ]);
-    let http = s
-        .ready
-        .line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http="))
-        .unwrap()
-        .to_owned();
+    let http = s.ready.http.unwrap().to_string();
     let env = [("WITMESH_HTTP", http.as_str())];
     let dir = examples();
     let out = run("sh", &[path(&dir.join("curl/greet.sh")), "curl"], &env);

@@ -40,14 +40,7 @@ fn gateway(nats: &NatsServer, env: &[(&str, &str)]) -> (Sidecar, SocketAddr) {
         ],
         env,
     );
-    let addr = s
-        .ready
-        .line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http="))
-        .expect("no http= in the ready line")
-        .parse()
-        .unwrap();
+    let addr = s.ready.http.expect("no http= in the ready line");
     (s, addr)
 }
 
@@ -357,13 +350,7 @@ fn schemathesis_finds_no_undocumented_answers() {
         ],
         &[("WITMESH_MESH__DEFAULT_TIMEOUT", "2s")],
     );
-    let addr = s
-        .ready
-        .line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http="))
-        .unwrap()
-        .to_owned();
+    let addr = s.ready.http.unwrap().to_string();
     // Functions passing resource handles are refused (501) and left out of the document.
     let a = post(
         addr.parse().unwrap(),

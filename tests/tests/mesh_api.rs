@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use witmesh::admin::client;
 use witmesh_tests::components;
-use witmesh_tests::harness::{free_port, quic_connect, witmesh_bin, NatsServer, Sidecar};
+use witmesh_tests::harness::run_witmesh as witmesh;
+use witmesh_tests::harness::{free_port, quic_connect, NatsServer, Sidecar};
 use witmesh_tests::mesh_client::witmesh::mesh::discovery::{self, Transport};
 use witmesh_tests::mesh_client::witmesh::mesh::health;
 
@@ -54,16 +55,6 @@ fn two_sidecars(nats: &NatsServer) -> (Sidecar, Sidecar) {
     ]);
     a.wait_for_log("discovered node b");
     (a, b)
-}
-
-/// Runs `witmesh ARGS`; exit status, stdout and stderr.
-fn witmesh(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(witmesh_bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,13 +15,7 @@ fn path(p: &std::path::Path) -> &str {
 }
 
 fn http_addr(s: &Sidecar) -> SocketAddr {
-    s.ready
-        .line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http="))
-        .expect("no http= in the ready line")
-        .parse()
-        .unwrap()
+    s.ready.http.expect("no http= in the ready line")
 }
 
 #[test]

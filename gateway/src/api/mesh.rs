@@ -69,6 +69,27 @@ pub fn endpoints(
     Ok(out)
 }
 
+/// The files of a `reflect.wit` answer (`option<list<wit-file>>`); `None` for `none` or a
+/// value of another shape.
+pub fn wit_files_of(answer: &Value) -> Option<Vec<(String, String)>> {
+    let Value::Option(Some(list)) = answer else {
+        return None;
+    };
+    let Value::List(files) = list.as_ref() else {
+        return None;
+    };
+    files
+        .iter()
+        .map(|f| match f {
+            Value::Record(v) => match v.as_slice() {
+                [Value::String(n), Value::String(t)] => Some((n.clone(), t.clone())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 fn wit_files(files: &[(String, String)]) -> Value {
     Value::List(
         files

@@ -122,21 +122,31 @@ impl Connect {
                 .map_err(|e| failure(&CallFailure::unknown(e)));
         }
         let instances = served_instances(caller, self.timeout.0).await?;
-        let Some(instance) = instances
-            .iter()
-            .filter(|i| target.len() > i.len() + 1 && target.starts_with(i.as_str()))
-            .filter(|i| target.as_bytes()[i.len()] == b'.')
-            .max_by_key(|i| i.len())
-        else {
-            return Err(failure(&CallFailure::unknown(format!(
-                "the server does not serve the instance of `{target}` (it serves: {})",
-                instances.join(", ")
-            ))));
-        };
+        let instance = pick_instance(&instances, target, "the server")?;
         let set = reflect(caller, instance, self.timeout.0).await?;
         set.func(instance, &target[instance.len() + 1..])
             .map_err(|e| failure(&CallFailure::unknown(e)))
     }
+}
+
+/// The served instance `target` (`INSTANCE.FUNC`) names: the longest one it starts with,
+/// followed by a dot (versions and resource methods hold dots too).
+fn pick_instance<'a>(
+    instances: &'a [String],
+    target: &str,
+    who: &str,
+) -> Result<&'a String, Failure> {
+    instances
+        .iter()
+        .filter(|i| target.len() > i.len() + 1 && target.starts_with(i.as_str()))
+        .filter(|i| target.as_bytes()[i.len()] == b'.')
+        .max_by_key(|i| i.len())
+        .ok_or_else(|| {
+            failure(&CallFailure::unknown(format!(
+                "{who} does not serve the instance of `{target}` (it serves: {})",
+                instances.join(", ")
+            )))
+        })
 }
 
 fn failure(f: &CallFailure) -> Failure {
@@ -213,25 +223,10 @@ async fn reflect(
         )
         .await
         .map_err(|e| no_reflection(&e))?;
-    let files = match results.first() {
-        Some(Value::Option(Some(list))) => match list.as_ref() {
-            Value::List(files) => files
-                .iter()
-                .filter_map(|f| match f {
-                    Value::Record(fields) => match fields.as_slice() {
-                        [Value::String(n), Value::String(t)] => Some((n.clone(), t.clone())),
-                        _ => None,
-                    },
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-            _ => Vec::new(),
-        },
-        _ => {
-            return Err(failure(&CallFailure::unknown(format!(
-                "the server does not serve `{instance}`"
-            ))))
-        }
+    let Some(files) = results.first().and_then(crate::api::mesh::wit_files_of) else {
+        return Err(failure(&CallFailure::unknown(format!(
+            "the server does not serve `{instance}`"
+        ))));
     };
     WitSet::from_wit_files(&files).map_err(|e| {
         Failure::new(format!(
@@ -342,17 +337,7 @@ async fn call_via(admin: &str, args: &CallArgs) -> Result<(), Failure> {
                 .filter_map(|e| e["instance"].as_str().map(str::to_owned))
                 .collect();
             let target = &args.target;
-            let Some(instance) = instances
-                .iter()
-                .filter(|i| target.len() > i.len() + 1 && target.starts_with(i.as_str()))
-                .filter(|i| target.as_bytes()[i.len()] == b'.')
-                .max_by_key(|i| i.len())
-            else {
-                return Err(failure(&CallFailure::unknown(format!(
-                    "the mesh does not serve the instance of `{target}` (it serves: {})",
-                    instances.join(", ")
-                ))));
-            };
+            let instance = pick_instance(&instances, target, "the mesh")?;
             let body = client::get(admin, &format!("/v1/wit/{instance}"), timeout)
                 .await
                 .map_err(|e| admin_failure(&e))?;

@@ -746,20 +746,8 @@ impl Router {
                 .attempt("reflect", &at, &reflect, &params, &mut None, deadline)
                 .await;
             match answer.as_deref() {
-                Ok([Value::Option(Some(files))]) => {
-                    if let Value::List(files) = files.as_ref() {
-                        let files = files
-                            .iter()
-                            .filter_map(|f| match f {
-                                Value::Record(v) => match v.as_slice() {
-                                    [Value::String(n), Value::String(t)] => {
-                                        Some((n.clone(), t.clone()))
-                                    }
-                                    _ => None,
-                                },
-                                _ => None,
-                            })
-                            .collect();
+                Ok([files]) => {
+                    if let Some(files) = crate::api::mesh::wit_files_of(files) {
                         return Some((p.instance.clone(), files));
                     }
                 }
