@@ -26,6 +26,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("relay", "RELAY", "witmesh_test_relay"),
     ("vclient", "VCLIENT", "witmesh_test_vclient"),
     ("http-hello", "HTTP_HELLO", "witmesh_test_http_hello"),
+    ("tally", "TALLY", "witmesh_test_tally"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -87,3 +87,10 @@ pub fn vclient() -> &'static Path {
 pub fn http_hello() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_HTTP_HELLO"))
 }
+
+/// The tally component: imports `witmesh:counters/counters@0.1.0` (a `counter` resource kept
+/// by the provider) and exports `witmesh:tally/tally@0.1.0` (`count`, `keep`, `add-kept`).
+#[must_use]
+pub fn tally() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_TALLY"))
+}

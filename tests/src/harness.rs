@@ -414,3 +414,39 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A program other than witmesh (an example, a native peer), killed by PID when dropped.
+pub struct Program(Child);
+
+impl Program {
+    /// Starts `bin ARGS` and waits (bounded) for a stdout line containing `ready`.
+    pub fn start(bin: &Path, args: &[&str], ready: &str) -> Self {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let needle = ready.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains(&needle) {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let program = Program(child);
+        rx.recv_timeout(READY_TIMEOUT)
+            .unwrap_or_else(|_| panic!("{} did not print {ready:?}", bin.display()));
+        program
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -205,6 +205,26 @@ pub mod greeter_server {
     });
 }
 
+/// wRPC server bindings of the counters (world `counters-provider` of `tests/wit/counters`), for
+/// a native provider of a resource.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod counters_server {
+    wit_bindgen_wrpc::generate!({
+        world: "counters-provider",
+        path: "wit/counters",
+    });
+}
+
+/// wRPC client bindings for a served tally component (world `tally-client` of `tests/wit/tally`):
+/// `tally_client::witmesh::tally::tally::{count, keep, add_kept}`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod tally_client {
+    wit_bindgen_wrpc::generate!({
+        world: "tally-client",
+        path: "wit/tally",
+    });
+}
+
 /// wRPC client bindings of witmesh's own `witmesh:mesh` (world `client` of `proto-wit/wit`), for
 /// a native program asking a sidecar about the mesh:
 /// `mesh_client::witmesh::mesh::discovery::{peers, lookup, instances}`, `...::health::check`.

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 use witmesh_proto::codec::{encode_values, read_values, Limits, ValuesDecoder};
 use witmesh_proto::{Func, Value};
-use wrpc_transport::Serve as _;
+use wrpc_transport::{ResourceBorrow, ResourceOwn, Serve as _};
+
+use crate::counters_server::exports::witmesh::counters::counters::{self, Counter};
 
 use crate::greeter_server::exports::local::greeter_demo::greet::Handler;
 
@@ -92,4 +94,135 @@ pub async fn serve_raw(
     });
     nats.flush().await?;
     Ok(wrpc)
+}
+
+/// A native provider of `witmesh:counters` counters, keeping them in memory under handles it
+/// makes (`NAME/ID`); a handle it did not issue fails the call, as a real resource host would.
+#[derive(Clone)]
+pub struct NativeCounters {
+    name: Arc<str>,
+    counters: Arc<std::sync::Mutex<std::collections::HashMap<Bytes, u32>>>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl NativeCounters {
+    /// A provider called `name` (what `home` returns).
+    pub fn new(name: &str) -> Self {
+        NativeCounters {
+            name: Arc::from(name),
+            counters: Arc::default(),
+            next: Arc::default(),
+        }
+    }
+
+    /// How many counters it holds (made and not finished).
+    pub fn held(&self) -> usize {
+        self.counters.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Forgets every counter, as a provider that restarted would.
+    pub fn forget(&self) {
+        if let Ok(mut c) = self.counters.lock() {
+            c.clear();
+        }
+    }
+
+    fn issue(&self, start: u32) -> ResourceOwn<Counter> {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let handle = Bytes::from(format!("{}/{id}", self.name));
+        if let Ok(mut c) = self.counters.lock() {
+            c.insert(handle.clone(), start);
+        }
+        ResourceOwn::from(handle)
+    }
+
+    fn with<T>(&self, handle: &Bytes, f: impl FnOnce(&mut u32) -> T) -> anyhow::Result<T> {
+        let mut c = self
+            .counters
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let v = c.get_mut(handle).with_context(|| {
+            format!(
+                "{} does not hold counter {:?}",
+                self.name,
+                String::from_utf8_lossy(handle)
+            )
+        })?;
+        Ok(f(v))
+    }
+}
+
+impl<Ctx: Send> counters::Handler<Ctx> for NativeCounters {
+    async fn make(&self, _: Ctx, start: u32) -> anyhow::Result<ResourceOwn<Counter>> {
+        Ok(self.issue(start))
+    }
+
+    async fn peek(&self, _: Ctx, c: ResourceBorrow<Counter>) -> anyhow::Result<u32> {
+        self.with(&Bytes::from(c), |v| *v)
+    }
+
+    async fn finish(&self, _: Ctx, c: ResourceOwn<Counter>) -> anyhow::Result<u32> {
+        let handle = Bytes::from(c);
+        let v = self.with(&handle, |v| *v)?;
+        if let Ok(mut c) = self.counters.lock() {
+            c.remove(&handle);
+        }
+        Ok(v)
+    }
+}
+
+impl<Ctx: Send> counters::HandlerCounter<Ctx> for NativeCounters {
+    async fn new(&self, _: Ctx, start: u32) -> anyhow::Result<ResourceOwn<Counter>> {
+        Ok(self.issue(start))
+    }
+
+    async fn add(&self, _: Ctx, c: ResourceBorrow<Counter>, by: u32) -> anyhow::Result<u32> {
+        self.with(&Bytes::from(c), |v| {
+            *v = v.wrapping_add(by);
+            *v
+        })
+    }
+
+    async fn home(&self, _: Ctx, c: ResourceBorrow<Counter>) -> anyhow::Result<String> {
+        self.with(&Bytes::from(c), |_| self.name.to_string())
+    }
+}
+
+/// Serves `counters` over NATS at `url` under `prefix` and announces it to witmesh discovery
+/// in lattice `default` as node `prefix`, once a second until the returned task is aborted.
+pub async fn serve_counters(
+    url: &str,
+    prefix: &str,
+    counters: NativeCounters,
+) -> anyhow::Result<(wrpc_transport_nats::Client, tokio::task::JoinHandle<()>)> {
+    let nats = async_nats::connect(url).await.context("connect")?;
+    let wrpc = wrpc_transport_nats::Client::new(nats.clone(), prefix, None).await?;
+    let invocations = crate::counters_server::serve(&wrpc, counters).await?;
+    for (_, _, mut stream) in invocations {
+        tokio::spawn(async move {
+            while let Some(Ok(call)) = stream.next().await {
+                tokio::spawn(async move {
+                    let _ = call.await;
+                });
+            }
+        });
+    }
+    nats.flush().await?;
+    let me = format!(
+        r#"{{"node":"{prefix}","nats_prefix":"{prefix}","instances":["witmesh:counters/counters@0.1.0"],"ttl_ms":3000}}"#
+    );
+    let announce = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if nats
+                .publish("witmesh.discovery.default", me.clone().into())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    Ok((wrpc, announce))
 }

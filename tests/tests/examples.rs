@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use witmesh_tests::components;
-use witmesh_tests::harness::{target_bin, witmesh_bin, NatsServer, Sidecar};
+use witmesh_tests::harness::{target_bin, witmesh_bin, NatsServer, Program, Sidecar};
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -63,45 +61,11 @@ fn curl_python_and_node_call_the_greeter_through_the_gateway() {
     assert_eq!(out, "Hello, node!\n");
 }
 
-/// A running example program, killed when dropped.
-struct Program(Child);
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `bin ARGS` and waits (bounded) for a stdout line containing `ready`.
-fn start(bin: &Path, args: &[&str], ready: &str) -> Program {
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let needle = ready.to_owned();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains(&needle) {
-                let _ = tx.send(());
-            }
-        }
-    });
-    let program = Program(child);
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("the example did not become ready");
-    program
-}
-
 #[test]
 fn the_native_rust_server_and_client_work_with_sidecars() {
     let nats = NatsServer::start();
     // The native server announces itself; a sidecar's relay finds it by discovery.
-    let _server = start(
+    let _server = Program::start(
         &target_bin("greeter-server"),
         &[
             "--nats",

@@ -201,7 +201,8 @@ fn default_route_retries() -> u32 {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
-    /// WIT instance name, e.g. `"wasi:keyvalue/store@0.2.0-draft"`; a trailing `*` matches any
+    /// WIT instance name, e.g. `"wasi:keyvalue/store@0.2.0-draft"`; without a version it matches
+    /// every version of the interface (`"wasi:keyvalue/store"`); a trailing `*` matches any
     /// instance starting with what precedes it (`"wasi:keyvalue/*"`, or `"*"` for everything).
     pub instance: String,
     /// Transport the calls go over.
@@ -222,15 +223,17 @@ pub struct RouteConfig {
 }
 
 impl RouteConfig {
-    /// The route among `routes` for calls to `instance`: an exact match, else the wildcard
-    /// route with the longest prefix that matches.
+    /// The route among `routes` for calls to `instance`: an exact match, else one naming the
+    /// interface without a version, else the wildcard route with the longest prefix that
+    /// matches.
     pub fn best<'a>(routes: &'a [RouteConfig], instance: &str) -> Option<&'a RouteConfig> {
         routes
             .iter()
             .filter(|r| r.matches(instance))
             .max_by_key(|r| match r.instance.strip_suffix('*') {
                 Some(prefix) => prefix.len(),
-                None => usize::MAX,
+                None if r.instance.contains('@') => usize::MAX,
+                None => usize::MAX - 1,
             })
     }
 
@@ -238,7 +241,10 @@ impl RouteConfig {
     pub fn matches(&self, instance: &str) -> bool {
         match self.instance.strip_suffix('*') {
             Some(prefix) => instance.starts_with(prefix),
-            None => self.instance == instance,
+            None if self.instance.contains('@') => self.instance == instance,
+            None => instance
+                .strip_prefix(self.instance.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('@')),
         }
     }
 }
@@ -266,6 +272,9 @@ mod tests {
         assert!(route("wasi:keyvalue/*").matches("wasi:keyvalue/atomics@0.2.0"));
         assert!(!route("wasi:keyvalue/*").matches("wasi:http/handler"));
         assert!(route("*").matches("anything:at/all"));
+        assert!(route("wasi:keyvalue/store").matches("wasi:keyvalue/store@0.2.0"));
+        assert!(route("wasi:keyvalue/store").matches("wasi:keyvalue/store"));
+        assert!(!route("wasi:keyvalue/store").matches("wasi:keyvalue/storex@0.2.0"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Between the codec's values and wasmtime's: names come from the type, which the codec has
 //! already checked the value against.
 
-use wasmtime::component::Val;
+use bytes::Bytes;
+use wasmtime::component::{ResourceAny, Val};
 use witmesh_proto::value::{FutureValue, StreamValue};
 use witmesh_proto::{Ty, Value};
 
@@ -11,6 +12,14 @@ pub enum ConvertError {
     /// Resource handles, futures and streams are not served yet.
     #[error("{0} values cannot cross the component boundary in witmesh yet")]
     Unsupported(&'static str),
+    /// A resource handle the component or the provider passed is not valid here.
+    #[error("resource `{resource}`: {reason}")]
+    Resource {
+        /// The resource type.
+        resource: String,
+        /// What is wrong with the handle.
+        reason: String,
+    },
     /// The value does not match its type (a bug in the caller or the component).
     #[error("expected {expected}, found {found}")]
     Mismatch {
@@ -21,6 +30,26 @@ pub enum ConvertError {
     },
 }
 
+/// Turns resources into wRPC handles and back, for a call that passes them.
+pub trait Handles {
+    /// The wire handle of the resource `r` of type `ty` (an `own` moves it out).
+    fn lower(&mut self, ty: &Ty, r: ResourceAny) -> Result<Value, ConvertError>;
+    /// The resource for the wire handle `bytes` of type `ty`.
+    fn lift(&mut self, ty: &Ty, bytes: &Bytes) -> Result<Val, ConvertError>;
+}
+
+/// For values that never hold handles: any handle is unsupported.
+pub struct NoHandles;
+
+impl Handles for NoHandles {
+    fn lower(&mut self, _: &Ty, _: ResourceAny) -> Result<Value, ConvertError> {
+        Err(ConvertError::Unsupported("resource handle"))
+    }
+    fn lift(&mut self, _: &Ty, _: &Bytes) -> Result<Val, ConvertError> {
+        Err(ConvertError::Unsupported("resource handle"))
+    }
+}
+
 fn mismatch(ty: &Ty, found: impl std::fmt::Debug) -> ConvertError {
     let found: String = format!("{found:?}").chars().take(80).collect();
     ConvertError::Mismatch {
@@ -29,15 +58,24 @@ fn mismatch(ty: &Ty, found: impl std::fmt::Debug) -> ConvertError {
     }
 }
 
-fn boxed(ty: Option<&Ty>, v: Option<&Value>) -> Result<Option<Box<Val>>, ConvertError> {
+fn boxed(
+    ty: Option<&Ty>,
+    v: Option<&Value>,
+    h: &mut dyn Handles,
+) -> Result<Option<Box<Val>>, ConvertError> {
     match (ty, v) {
-        (Some(t), Some(v)) => Ok(Some(Box::new(to_val(t, v)?))),
+        (Some(t), Some(v)) => Ok(Some(Box::new(to_val_with(t, v, h)?))),
         _ => Ok(None),
     }
 }
 
-/// A codec value as a wasmtime value.
+/// A codec value as a wasmtime value; no resource handles.
 pub fn to_val(ty: &Ty, v: &Value) -> Result<Val, ConvertError> {
+    to_val_with(ty, v, &mut NoHandles)
+}
+
+/// A codec value as a wasmtime value, with handles made into resources by `h`.
+pub fn to_val_with(ty: &Ty, v: &Value, h: &mut dyn Handles) -> Result<Val, ConvertError> {
     Ok(match (ty, v) {
         (_, Value::Bool(x)) => Val::Bool(*x),
         (_, Value::S8(x)) => Val::S8(*x),
@@ -54,24 +92,24 @@ pub fn to_val(ty: &Ty, v: &Value) -> Result<Val, ConvertError> {
         (_, Value::String(s)) => Val::String(s.clone()),
         (_, Value::Bytes(b)) => Val::List(b.iter().map(|x| Val::U8(*x)).collect()),
         (Ty::List(t), Value::List(vs)) => {
-            Val::List(vs.iter().map(|v| to_val(t, v)).collect::<Result<_, _>>()?)
+            Val::List(vs.iter().map(|v| to_val_with(t, v, h)).collect::<Result<_, _>>()?)
         }
         (Ty::Record(r), Value::Record(vs)) => Val::Record(
             r.fields
                 .iter()
                 .zip(vs)
-                .map(|((n, t), v)| Ok((n.clone(), to_val(t, v)?)))
+                .map(|((n, t), v)| Ok((n.clone(), to_val_with(t, v, h)?)))
                 .collect::<Result<_, ConvertError>>()?,
         ),
         (Ty::Tuple(ts), Value::Tuple(vs)) => Val::Tuple(
             ts.iter()
                 .zip(vs)
-                .map(|(t, v)| to_val(t, v))
+                .map(|(t, v)| to_val_with(t, v, h))
                 .collect::<Result<_, _>>()?,
         ),
         (Ty::Variant(vt), Value::Variant(i, p)) => {
             let (name, t) = vt.cases.get(*i as usize).ok_or_else(|| mismatch(ty, v))?;
-            Val::Variant(name.clone(), boxed(t.as_ref(), p.as_deref())?)
+            Val::Variant(name.clone(), boxed(t.as_ref(), p.as_deref(), h)?)
         }
         (Ty::Enum(e), Value::Enum(i)) => Val::Enum(
             e.cases
@@ -79,19 +117,19 @@ pub fn to_val(ty: &Ty, v: &Value) -> Result<Val, ConvertError> {
                 .ok_or_else(|| mismatch(ty, v))?
                 .clone(),
         ),
-        (Ty::Option(t), Value::Option(o)) => Val::Option(boxed(Some(t), o.as_deref())?),
+        (Ty::Option(t), Value::Option(o)) => Val::Option(boxed(Some(t), o.as_deref(), h)?),
         (Ty::Result(r), Value::Result(Ok(p))) => {
-            Val::Result(Ok(boxed(r.ok.as_ref(), p.as_deref())?))
+            Val::Result(Ok(boxed(r.ok.as_ref(), p.as_deref(), h)?))
         }
         (Ty::Result(r), Value::Result(Err(p))) => {
-            Val::Result(Err(boxed(r.err.as_ref(), p.as_deref())?))
+            Val::Result(Err(boxed(r.err.as_ref(), p.as_deref(), h)?))
         }
         (Ty::Flags(f), Value::Flags(set)) => Val::Flags(
             set.iter()
                 .filter_map(|i| f.flags.get(*i as usize).cloned())
                 .collect(),
         ),
-        (_, Value::Handle(_)) => return Err(ConvertError::Unsupported("resource handle")),
+        (Ty::Own(_) | Ty::Borrow(_), Value::Handle(bytes)) => h.lift(ty, bytes)?,
         (_, Value::Future(FutureValue::Pending | FutureValue::Ready(_))) => {
             return Err(ConvertError::Unsupported("future"))
         }
@@ -102,9 +140,13 @@ pub fn to_val(ty: &Ty, v: &Value) -> Result<Val, ConvertError> {
     })
 }
 
-fn unboxed(ty: Option<&Ty>, v: Option<&Val>) -> Result<Option<Box<Value>>, ConvertError> {
+fn unboxed(
+    ty: Option<&Ty>,
+    v: Option<&Val>,
+    h: &mut dyn Handles,
+) -> Result<Option<Box<Value>>, ConvertError> {
     match (ty, v) {
-        (Some(t), Some(v)) => Ok(Some(Box::new(from_val(t, v)?))),
+        (Some(t), Some(v)) => Ok(Some(Box::new(from_val_with(t, v, h)?))),
         (None, None) => Ok(None),
         _ => Err(ConvertError::Mismatch {
             expected: ty.map_or_else(|| "no payload".to_owned(), ToString::to_string),
@@ -120,8 +162,13 @@ fn index_of(names: impl Iterator<Item = impl AsRef<str>>, name: &str) -> Option<
         .map(|(i, _)| i as u32)
 }
 
-/// A wasmtime value (a component's result) as a codec value of `ty`.
+/// A wasmtime value (a component's result) as a codec value of `ty`; no resource handles.
 pub fn from_val(ty: &Ty, v: &Val) -> Result<Value, ConvertError> {
+    from_val_with(ty, v, &mut NoHandles)
+}
+
+/// A wasmtime value as a codec value of `ty`, with resources made into handles by `h`.
+pub fn from_val_with(ty: &Ty, v: &Val, h: &mut dyn Handles) -> Result<Value, ConvertError> {
     Ok(match (ty, v) {
         (Ty::Bool, Val::Bool(x)) => Value::Bool(*x),
         (Ty::S8, Val::S8(x)) => Value::S8(*x),
@@ -147,38 +194,38 @@ pub fn from_val(ty: &Ty, v: &Val) -> Result<Value, ConvertError> {
         ),
         (Ty::List(t), Val::List(vs)) => Value::List(
             vs.iter()
-                .map(|v| from_val(t, v))
+                .map(|v| from_val_with(t, v, h))
                 .collect::<Result<_, _>>()?,
         ),
         (Ty::Record(r), Val::Record(fs)) if fs.len() == r.fields.len() => Value::Record(
             r.fields
                 .iter()
                 .zip(fs)
-                .map(|((_, t), (_, v))| from_val(t, v))
+                .map(|((_, t), (_, v))| from_val_with(t, v, h))
                 .collect::<Result<_, _>>()?,
         ),
         (Ty::Tuple(ts), Val::Tuple(vs)) if vs.len() == ts.len() => Value::Tuple(
             ts.iter()
                 .zip(vs)
-                .map(|(t, v)| from_val(t, v))
+                .map(|(t, v)| from_val_with(t, v, h))
                 .collect::<Result<_, _>>()?,
         ),
         (Ty::Variant(vt), Val::Variant(name, p)) => {
             let i =
                 index_of(vt.cases.iter().map(|(n, _)| n), name).ok_or_else(|| mismatch(ty, v))?;
-            Value::Variant(i, unboxed(vt.cases[i as usize].1.as_ref(), p.as_deref())?)
+            Value::Variant(i, unboxed(vt.cases[i as usize].1.as_ref(), p.as_deref(), h)?)
         }
         (Ty::Enum(e), Val::Enum(name)) => {
             Value::Enum(index_of(e.cases.iter(), name).ok_or_else(|| mismatch(ty, v))?)
         }
         (Ty::Option(t), Val::Option(o)) => {
-            Value::Option(unboxed(o.as_ref().map(|_| &**t), o.as_deref())?)
+            Value::Option(unboxed(o.as_ref().map(|_| &**t), o.as_deref(), h)?)
         }
         (Ty::Result(r), Val::Result(Ok(p))) => {
-            Value::Result(Ok(unboxed(r.ok.as_ref(), p.as_deref())?))
+            Value::Result(Ok(unboxed(r.ok.as_ref(), p.as_deref(), h)?))
         }
         (Ty::Result(r), Val::Result(Err(p))) => {
-            Value::Result(Err(unboxed(r.err.as_ref(), p.as_deref())?))
+            Value::Result(Err(unboxed(r.err.as_ref(), p.as_deref(), h)?))
         }
         (Ty::Flags(f), Val::Flags(names)) => {
             let mut set = names
@@ -188,9 +235,7 @@ pub fn from_val(ty: &Ty, v: &Val) -> Result<Value, ConvertError> {
             set.sort_unstable();
             Value::Flags(set)
         }
-        (Ty::Own(_) | Ty::Borrow(_), Val::Resource(_)) => {
-            return Err(ConvertError::Unsupported("resource handle"))
-        }
+        (Ty::Own(_) | Ty::Borrow(_), Val::Resource(r)) => h.lower(ty, *r)?,
         (Ty::Future(_), _) => return Err(ConvertError::Unsupported("future")),
         (Ty::Stream(_), _) => return Err(ConvertError::Unsupported("stream")),
         _ => return Err(mismatch(ty, v)),

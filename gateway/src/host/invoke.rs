@@ -201,6 +201,7 @@ impl LoadedComponent {
                 http_policy: self.http_policy.clone(),
                 deadline: None,
                 links: Default::default(),
+                remote: Default::default(),
             },
         );
         store.limiter(|s| &mut s.limits);

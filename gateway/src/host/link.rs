@@ -5,35 +5,44 @@
 use std::sync::Arc;
 
 use wasmtime::component::Linker;
+use wit_parser::TypeDefKind;
 use witmesh_proto::{Func, Ty, WitSet};
 
-use super::convert::{from_val, to_val};
+use super::convert::{from_val_with, to_val_with};
+use super::remote::{ResourceTypes, StoreHandles};
 use super::state::CallState;
 use super::LoadError;
 use crate::route::Router;
 
-/// Whether values of `ty` can be forwarded: resource handles, futures and streams are bound to
-/// the calling instance and cannot travel yet.
-fn forwardable(ty: &Ty) -> bool {
-    match ty {
-        Ty::Own(_) | Ty::Borrow(_) | Ty::Future(_) | Ty::Stream(_) => false,
-        Ty::List(t) | Ty::Option(t) => forwardable(t),
-        Ty::Record(r) => r.fields.iter().all(|(_, t)| forwardable(t)),
-        Ty::Tuple(ts) => ts.iter().all(forwardable),
-        Ty::Variant(v) => v
-            .cases
-            .iter()
-            .all(|(_, t)| t.as_ref().is_none_or(forwardable)),
-        Ty::Result(r) => {
-            r.ok.as_ref().is_none_or(forwardable) && r.err.as_ref().is_none_or(forwardable)
+/// Why values of `ty` cannot be forwarded, if they cannot: futures and streams are bound to
+/// the calling instance, and handles only of resources that a forwarded interface defines
+/// can travel.
+fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
+    let all = |ts: &mut dyn Iterator<Item = &Ty>| {
+        for t in ts {
+            if let Some(why) = unforwardable(t, resources) {
+                return Some(why);
+            }
         }
-        _ => true,
+        None
+    };
+    match ty {
+        Ty::Own(r) | Ty::Borrow(r) if !resources.contains(r) => Some(format!(
+            "resource `{r}` is defined by an interface that is not forwarded"
+        )),
+        Ty::Future(_) | Ty::Stream(_) => Some("futures and streams cannot be forwarded yet".to_owned()),
+        Ty::List(t) | Ty::Option(t) => unforwardable(t, resources),
+        Ty::Record(r) => all(&mut r.fields.iter().map(|(_, t)| t)),
+        Ty::Tuple(ts) => all(&mut ts.iter()),
+        Ty::Variant(v) => all(&mut v.cases.iter().filter_map(|(_, t)| t.as_ref())),
+        Ty::Result(r) => all(&mut r.ok.iter().chain(r.err.iter())),
+        _ => None,
     }
 }
 
 /// Links every function of the imported instances `names` (of the component whose WIT is
-/// `wit`) to `router`. Returns the instances linked and, for those that cannot be forwarded,
-/// why.
+/// `wit`) to `router`, and their resource types to remote handles. Returns the instances
+/// linked and, for those that cannot be forwarded, why.
 pub(super) fn forward_imports(
     linker: &mut Linker<CallState>,
     wit: &WitSet,
@@ -46,8 +55,9 @@ pub(super) fn forward_imports(
         name: component.to_string(),
         reason,
     };
-    let mut linked = Vec::new();
-    let mut refused = Vec::new();
+    // The imported interfaces to forward, in world order (an interface's `use`d types come
+    // from interfaces imported before it).
+    let mut candidates = Vec::new();
     for pkg in wit.main_packages() {
         for world in resolve.packages[*pkg].worlds.values() {
             for (key, item) in &resolve.worlds[*world].imports {
@@ -55,74 +65,95 @@ pub(super) fn forward_imports(
                     continue;
                 };
                 let instance = resolve.name_world_key(key);
-                if !names.contains(&instance) || linked.contains(&instance) {
-                    continue;
+                if names.contains(&instance) && !candidates.iter().any(|(i, _)| *i == instance) {
+                    candidates.push((instance, *id));
                 }
-                let iface = &resolve.interfaces[*id];
-                let funcs: Vec<Arc<Func>> = iface
-                    .functions
-                    .values()
-                    .map(|f| Arc::new(Func::new(wit, &instance, f)))
-                    .collect();
-                if let Some(f) = funcs
-                    .iter()
-                    .find(|f| !f.params.iter().chain(f.results.iter()).all(forwardable))
-                {
-                    refused.push(format!(
-                        "{instance} (`{}` passes resources, futures or streams, which cannot be forwarded yet)",
-                        f.name
-                    ));
-                    continue;
-                }
-                let mut inst = linker
-                    .instance(&instance)
-                    .map_err(|e| link_err(format!("{e:#}")))?;
-                for f in iface.functions.values() {
-                    let func = Arc::new(Func::new(wit, &instance, f));
-                    if !func
-                        .params
-                        .iter()
-                        .chain(func.results.iter())
-                        .all(forwardable)
-                    {
-                        return Err(link_err(format!(
-                            "import `{instance}.{}` passes resources, futures or streams, which cannot be forwarded to another component or node yet",
-                            func.name
-                        )));
-                    }
-                    let (router, caller) = (router.clone(), component.clone());
-                    inst.func_new_async(&f.name, move |store, _ty, params, results| {
-                        let (deadline, link) = {
-                            let data = store.data();
-                            let versionless = crate::route::version::split(&func.instance).0;
-                            (data.deadline, data.links.get(versionless).cloned())
-                        };
-                        let (router, caller, func) = (router.clone(), caller.clone(), func.clone());
-                        Box::new(async move {
-                            let values = func
-                                .params
-                                .iter()
-                                .zip(params)
-                                .map(|(t, v)| from_val(t, v))
-                                .collect::<Result<Vec<_>, _>>()
-                                .map_err(wasmtime::Error::new)?;
-                            let out = router
-                                .call(&caller, link.as_deref(), &func, values, deadline)
-                                .await
-                                .map_err(wasmtime::Error::new)?;
-                            for ((slot, t), v) in
-                                results.iter_mut().zip(func.results.iter()).zip(&out)
-                            {
-                                *slot = to_val(t, v).map_err(wasmtime::Error::new)?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .map_err(|e| link_err(format!("{e:#}")))?;
-                }
-                linked.push(instance);
             }
         }
+    }
+    let mut resources = ResourceTypes::default();
+    let mut resource_types = Vec::new();
+    let mut refused = Vec::new();
+    for (instance, id) in &candidates {
+        for (name, ty) in &resolve.interfaces[*id].types {
+            if matches!(resolve.types[*ty].kind, TypeDefKind::Resource) {
+                match resources.add(name) {
+                    Some(t) => resource_types.push((instance.clone(), name.clone(), t)),
+                    None => refused.push(format!(
+                        "{instance} (its resource `{name}` has the name of a resource of another forwarded interface)"
+                    )),
+                }
+            }
+        }
+    }
+    let resources = Arc::new(resources);
+    let mut linked = Vec::new();
+    for (instance, id) in &candidates {
+        if refused.iter().any(|r| r.starts_with(&format!("{instance} ("))) {
+            continue;
+        }
+        let iface = &resolve.interfaces[*id];
+        // The component model's names (`[method]counter.add`) for the linker, with wRPC's.
+        let funcs: Vec<(&str, Arc<Func>)> = iface
+            .functions
+            .values()
+            .map(|f| (f.name.as_str(), Arc::new(Func::new(wit, instance, f))))
+            .collect();
+        let why = funcs.iter().find_map(|(_, f)| {
+            f.params
+                .iter()
+                .chain(f.results.iter())
+                .find_map(|t| unforwardable(t, &resources))
+                .map(|why| (f.name.clone(), why))
+        });
+        if let Some((func, why)) = why {
+            refused.push(format!("{instance} (`{func}`: {why})"));
+            continue;
+        }
+        let mut inst = linker
+            .instance(instance)
+            .map_err(|e| link_err(format!("{e:#}")))?;
+        for (_, name, ty) in resource_types.iter().filter(|(i, _, _)| i == instance) {
+            inst.resource(name, *ty, |mut store, rep| {
+                store.data_mut().remote.remove(rep);
+                Ok(())
+            })
+            .map_err(|e| link_err(format!("{e:#}")))?;
+        }
+        for (name, func) in funcs {
+            let (router, caller, resources) = (router.clone(), component.clone(), resources.clone());
+            inst.func_new_async(name, move |mut store, _ty, params, results| {
+                let (router, caller, func, resources) =
+                    (router.clone(), caller.clone(), func.clone(), resources.clone());
+                Box::new(async move {
+                    let (deadline, link) = {
+                        let data = store.data();
+                        let versionless = crate::route::version::split(&func.instance).0;
+                        (data.deadline, data.links.get(versionless).cloned())
+                    };
+                    let mut handles = StoreHandles::new(&mut store, &resources, None);
+                    let values = func
+                        .params
+                        .iter()
+                        .zip(params)
+                        .map(|(t, v)| from_val_with(t, v, &mut handles))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(wasmtime::Error::new)?;
+                    let pin = handles.pin.take();
+                    let (out, origin) = router
+                        .call_pinned(&caller, link.as_deref(), &func, values, deadline, pin.as_ref())
+                        .await
+                        .map_err(wasmtime::Error::new)?;
+                    let mut handles = StoreHandles::new(&mut store, &resources, Some(origin));
+                    for ((slot, t), v) in results.iter_mut().zip(func.results.iter()).zip(&out) {
+                        *slot = to_val_with(t, v, &mut handles).map_err(wasmtime::Error::new)?;
+                    }
+                    Ok(())
+                })
+            })
+            .map_err(|e| link_err(format!("{e:#}")))?;
+        }
+        linked.push(instance.clone());
     }
     Ok((linked, refused))
 }

@@ -13,6 +13,7 @@ mod invoke;
 mod lattice;
 mod link;
 mod logging;
+mod remote;
 mod state;
 mod stdio;
 mod wasi;

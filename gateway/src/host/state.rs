@@ -24,6 +24,8 @@ pub struct CallState {
     /// The links the component selected with `wasmcloud:bus/lattice.set-link-name`, by
     /// versionless interface name.
     pub(crate) links: std::collections::HashMap<String, Arc<str>>,
+    /// Handles of resources that live at providers elsewhere, by the rep the component holds.
+    pub(crate) remote: super::remote::RemoteTable,
 }
 
 impl WasiView for CallState {

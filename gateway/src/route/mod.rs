@@ -147,6 +147,18 @@ struct Provider {
     source: String,
 }
 
+/// The provider that answered a call: resource handles it returned live there, so calls that
+/// pass them go back to it and nowhere else.
+#[derive(Clone)]
+pub struct Pin(Provider);
+
+impl Pin {
+    /// The provider's key (its address, or `local:COMPONENT`), for logs and errors.
+    pub fn key(&self) -> String {
+        self.0.key()
+    }
+}
+
 impl Provider {
     fn key(&self) -> String {
         match &self.target {
@@ -454,13 +466,29 @@ impl Router {
         params: Vec<Value>,
         outer: Option<Instant>,
     ) -> Result<Vec<Value>, ForwardError> {
+        self.call_pinned(caller, link, func, params, outer, None)
+            .await
+            .map(|(values, _)| values)
+    }
+
+    /// [`Router::call`], sent only to `pin` when it is given (the call passes resource handles
+    /// that provider issued). Also returns the provider that answered.
+    pub async fn call_pinned(
+        &self,
+        caller: &str,
+        link: Option<&str>,
+        func: &Func,
+        params: Vec<Value>,
+        outer: Option<Instant>,
+        pin: Option<&Pin>,
+    ) -> Result<(Vec<Value>, Pin), ForwardError> {
         let m = metrics::global();
         let direction = "outbound";
         let _running = m.running(&func.instance, &func.name, direction);
         let started = Instant::now();
         let mut last = Last::default();
         let result = self
-            .call_attempts(caller, link, func, params, outer, &mut last)
+            .call_attempts(caller, link, func, params, outer, pin, &mut last)
             .await;
         m.call(
             &metrics::Call {
@@ -483,9 +511,13 @@ impl Router {
         func: &Func,
         params: Vec<Value>,
         outer: Option<Instant>,
+        pin: Option<&Pin>,
         last: &mut Last,
-    ) -> Result<Vec<Value>, ForwardError> {
-        let (providers, route, searched) = self.providers(&func.instance, Some(&func.name), link);
+    ) -> Result<(Vec<Value>, Pin), ForwardError> {
+        let (providers, route, searched) = match pin {
+            Some(Pin(p)) => (vec![p.clone()], None, vec!["the provider of the resource passed"]),
+            None => self.providers(&func.instance, Some(&func.name), link),
+        };
         if providers.is_empty() {
             return Err(ForwardError::NoProvider {
                 instance: func.instance.clone(),
@@ -501,6 +533,8 @@ impl Router {
             .filter(|n| *n > 1)
             .unwrap_or(self.mesh.max_attempts)
             .max(1);
+        // A resource lives at one provider: there is nowhere else to retry.
+        let max_attempts = if pin.is_some() { 1 } else { max_attempts };
         let keys: Vec<String> = providers.iter().map(Provider::key).collect();
         if let Ok(mut b) = self.budget.lock() {
             b.record_call(start);
@@ -539,7 +573,7 @@ impl Router {
             let elapsed = now.elapsed();
             self.record(&keys[i], elapsed, result.as_ref().err());
             let e = match result {
-                Ok(values) => return Ok(values),
+                Ok(values) => return Ok((values, Pin(provider.clone()))),
                 Err(e) => e,
             };
             tracing::debug!(
