@@ -51,7 +51,7 @@ fn defaults_are_the_named_constants() {
     assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(c.http.max_body_bytes, ByteSize(4 << 20));
     assert!(c.admin.enabled);
-    assert_eq!(c.admin.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(c.admin.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(c.telemetry.log_level, "info");
     assert_eq!(c.telemetry.log_format, LogFormat::Text);
     assert_eq!(c.telemetry.service_name, "witmesh");
@@ -333,7 +333,7 @@ fn assorted_semantic_checks() {
         "[nats]\nurl = 'http://x:4222'\nprefix = 'a..b'\n\
          [limits]\nmax_depth = 0\nmax_string_bytes = '5GiB'\n\
          [telemetry]\nlog_level = 'witmesh=loud'\n\
-         [http]\nenabled = true\nlisten = '127.0.0.1:9090'\n",
+         [http]\nenabled = true\nlisten = '127.0.0.1:9464'\n",
     );
     assert_eq!(
         where_(&errs),

@@ -91,7 +91,7 @@ impl Default for HttpConfig {
 
 /// Default admin (metrics and health) listen address.
 pub const DEFAULT_ADMIN_LISTEN: SocketAddr =
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9090)); // loopback: metrics are for the local scraper unless opted in
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9464)); // loopback: metrics are for the local scraper unless opted in
 
 /// `[admin]`: the metrics and health endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

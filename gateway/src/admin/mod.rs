@@ -121,6 +121,10 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
                     .filter(|p| p.source != "local")
                     .map(|p| (r.instance.as_str(), p.node.as_str(), p.breaker.as_str()))
             }));
+            for c in info.components() {
+                let (live, idle, memory) = c.usage();
+                m.set_component(&c.name, live, idle, memory);
+            }
             crate::http::response::bytes(
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",

@@ -101,6 +101,11 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
+    /// The components this node hosts.
+    pub fn components(&self) -> &[Arc<LoadedComponent>] {
+        &self.components
+    }
+
     /// The view of a node that hosts `components`, forwards `forwarded` through `router`,
     /// hears peers in `table` (when discovery is on), serves calls tracked by `in_flight` and
     /// stops being ready when `shutdown` is cancelled.

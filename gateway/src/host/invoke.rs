@@ -196,7 +196,7 @@ impl LoadedComponent {
                 component: self.name.clone(),
                 wasi,
                 table: Default::default(),
-                limits,
+                limits: super::usage::Meter::new(limits, self.usage.clone()),
                 http: wasmtime_wasi_http::WasiHttpCtx::new(),
                 http_policy: self.http_policy.clone(),
                 deadline: None,

@@ -16,6 +16,7 @@ mod logging;
 mod remote;
 mod state;
 mod stdio;
+mod usage;
 mod wasi;
 
 use std::path::{Path, PathBuf};
@@ -113,6 +114,8 @@ pub struct LoadedComponent {
     slots: Arc<Semaphore>,
     /// Warm instances between calls (instance mode `reuse`).
     idle: std::sync::Mutex<Vec<invoke::Warm>>,
+    /// Live instances and their memory, for metrics.
+    usage: Arc<usage::Usage>,
     /// Functions the component exports, as wRPC names them.
     pub exports: Vec<Export>,
     /// Imported instances linked to the router (served by other components or nodes).
@@ -129,6 +132,13 @@ pub struct Export {
 }
 
 impl LoadedComponent {
+    /// Live instances (idle ones included), idle instances, and the bytes of linear memory
+    /// the live ones hold.
+    pub fn usage(&self) -> (u64, u64, u64) {
+        let idle = self.idle.lock().map(|i| i.len() as u64).unwrap_or(0);
+        (self.usage.instances(), idle, self.usage.memory_bytes())
+    }
+
     /// The longest one call may take, reading parameters included.
     pub fn call_timeout(&self) -> Duration {
         self.policy.call_timeout
@@ -240,6 +250,7 @@ impl LoadedComponent {
             pre,
             slots: Arc::new(Semaphore::new(policy.max_concurrency)),
             idle: std::sync::Mutex::new(Vec::new()),
+            usage: Arc::default(),
             policy,
             exports,
             forwarded,

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::{WasiHttpCtxView, WasiHttpView};
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -16,7 +15,7 @@ pub struct CallState {
     pub component: Arc<str>,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: super::usage::Meter,
     pub(crate) http: WasiHttpCtx,
     pub(crate) http_policy: HttpPolicy,
     /// The running call's deadline: forwarded imports must finish by then.

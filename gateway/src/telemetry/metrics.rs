@@ -32,6 +32,8 @@ pub struct Metrics {
     breakers: IntGaugeVec,
     request_bytes: IntCounterVec,
     response_bytes: IntCounterVec,
+    instances: IntGaugeVec,
+    memory: IntGaugeVec,
 }
 
 /// One finished call, as counted.
@@ -74,7 +76,14 @@ impl Metrics {
                 "Call duration, from the first parameter byte (or the call) to the last result",
             )
             .buckets(BUCKETS.to_vec()),
-            &["instance", "function", "direction", "transport", "outcome"],
+            &[
+                "instance",
+                "function",
+                "direction",
+                "transport",
+                "peer",
+                "outcome",
+            ],
         )?;
         let in_flight = IntGaugeVec::new(
             Opts::new("witmesh_requests_in_flight", "Calls running now"),
@@ -117,6 +126,22 @@ impl Metrics {
             ),
             &["instance", "function", "direction"],
         )?;
+        let instances = IntGaugeVec::new(
+            Opts::new(
+                "witmesh_component_instances",
+                "Live instances of each component: busy in a call, or idle and warm",
+            ),
+            &["component", "state"],
+        )?;
+        let memory = IntGaugeVec::new(
+            Opts::new(
+                "witmesh_component_memory_bytes",
+                "Linear memory held by each component's live instances",
+            ),
+            &["component"],
+        )?;
+        registry.register(Box::new(instances.clone()))?;
+        registry.register(Box::new(memory.clone()))?;
         registry.register(Box::new(request_bytes.clone()))?;
         registry.register(Box::new(response_bytes.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -136,6 +161,8 @@ impl Metrics {
             breakers,
             request_bytes,
             response_bytes,
+            instances,
+            memory,
         })
     }
 
@@ -152,7 +179,14 @@ impl Metrics {
             ])
             .inc();
         self.duration
-            .with_label_values(&[c.instance, c.function, c.direction, c.transport, c.outcome])
+            .with_label_values(&[
+                c.instance,
+                c.function,
+                c.direction,
+                c.transport,
+                c.peer,
+                c.outcome,
+            ])
             .observe(took.as_secs_f64());
     }
 
@@ -211,6 +245,18 @@ impl Metrics {
             };
             self.breakers.with_label_values(&[instance, peer]).set(v);
         }
+    }
+
+    /// Sets a component's live instances (`busy` and `idle`) and their linear memory.
+    pub fn set_component(&self, component: &str, live: u64, idle: u64, memory: u64) {
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.instances
+            .with_label_values(&[component, "busy"])
+            .set(gauge(live.saturating_sub(idle)));
+        self.instances
+            .with_label_values(&[component, "idle"])
+            .set(gauge(idle));
+        self.memory.with_label_values(&[component]).set(gauge(memory));
     }
 
     /// Everything in the Prometheus text format.
