@@ -409,9 +409,23 @@ fn services(c: &mut Checker<'_>) {
     if let Some(problem) = t
         .otlp_endpoint
         .as_deref()
-        .and_then(|url| url_problem(url, &["http", "https"]))
+        .and_then(|url| {
+            if url.starts_with("https://") {
+                Some(format!(
+                    "`{url}`: witmesh exports OTLP over plain HTTP; send it to a collector on loopback (e.g. http://127.0.0.1:4318) that forwards over TLS"
+                ))
+            } else {
+                url_problem(url, &["http"])
+            }
+        })
     {
         c.report("telemetry.otlp_endpoint", problem);
+    }
+    if t.trace_sampling_percent > 100 {
+        c.report(
+            "telemetry.trace_sampling_percent",
+            format!("{} is more than 100", t.trace_sampling_percent),
+        );
     }
     if t.service_name.trim().is_empty() {
         c.report("telemetry.service_name", "must not be empty");

@@ -138,9 +138,13 @@ pub struct TelemetryConfig {
     pub log_level: String,
     /// How log lines are written: `"text"` or `"json"`.
     pub log_format: LogFormat,
-    /// OTLP collector URL (`http://` or `https://`) to export traces to; `None` exports nothing.
+    /// OTLP/HTTP (protobuf) collector URL to export traces to, e.g. `http://127.0.0.1:4318`
+    /// (spans go to `/v1/traces` under it); `None` exports nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otlp_endpoint: Option<String>,
+    /// Percent of new traces to record (0-100); a call that arrives with trace context follows
+    /// its caller's sampling decision.
+    pub trace_sampling_percent: u32,
     /// Service name attached to exported telemetry.
     pub service_name: String,
 }
@@ -151,6 +155,7 @@ impl Default for TelemetryConfig {
             log_level: DEFAULT_LOG_LEVEL.to_owned(),
             log_format: LogFormat::Text,
             otlp_endpoint: None,
+            trace_sampling_percent: 100,
             service_name: DEFAULT_SERVICE_NAME.to_owned(),
         }
     }

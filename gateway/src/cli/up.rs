@@ -239,12 +239,17 @@ impl UpArgs {
 /// Runs `witmesh up`.
 pub(crate) fn run(args: UpArgs) -> Result<(), Failure> {
     let (cfg, bundled) = args.config()?;
-    telemetry::init_logs(&cfg.telemetry);
+    let traces = telemetry::init(&cfg.telemetry).map_err(Failure::new)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(serve(cfg, bundled))
+    let served = rt.block_on(serve(cfg, bundled));
+    drop(rt);
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    served
 }
 
 async fn serve(cfg: Config, bundled: bool) -> Result<(), Failure> {

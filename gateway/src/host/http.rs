@@ -1,5 +1,6 @@
 //! Outgoing `wasi:http` under policy: denied unless the request's host is on the component's
-//! allow-list (`[components.wasi] allow_http_hosts`).
+//! allow-list (`[components.wasi] allow_http_hosts`); allowed requests carry the call's W3C
+//! trace context.
 
 use std::sync::Arc;
 
@@ -35,11 +36,22 @@ impl HttpPolicy {
 impl WasiHttpHooks for HttpPolicy {
     fn send_request(
         &mut self,
-        request: hyper::Request<HyperOutgoingBody>,
+        mut request: hyper::Request<HyperOutgoingBody>,
         config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
         let host = request.uri().host().unwrap_or_default().to_owned();
         if self.allows(&host) {
+            // The call's trace continues into the request, unless the component set its own.
+            if !request.headers().contains_key("traceparent") {
+                for (name, value) in crate::telemetry::TraceContext::current().headers() {
+                    if let (Ok(n), Ok(v)) = (
+                        hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                        hyper::header::HeaderValue::from_str(value),
+                    ) {
+                        request.headers_mut().insert(n, v);
+                    }
+                }
+            }
             Ok(default_send_request(request, config))
         } else {
             tracing::warn!(

@@ -18,6 +18,7 @@ use hyper::body::Incoming;
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper::{Method, Request, StatusCode};
 use serde_json::{Map, Value as Json};
+use tracing::Instrument as _;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::text::json;
 use witmesh_proto::{Func, Ty, Value};
@@ -29,6 +30,7 @@ use crate::api::NodeInfo;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
 use crate::route::Router;
+use crate::telemetry::{trace, TraceContext};
 
 /// How long the request body may take to arrive.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -189,12 +191,32 @@ impl Gateway {
             .filter(|v| valid_traceparent(v))
             .map(str::to_owned);
         let span = tracing::info_span!(
-            "http",
-            path = path.as_str(),
-            traceparent = traceparent.as_deref().unwrap_or("")
+            "http.server",
+            otel.name = %format!("{} {}", req.method(), path.chars().take(128).collect::<String>()),
+            otel.kind = "server",
+            http.request.method = %req.method(),
+            url.path = path.as_str(),
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
         );
-        let _entered = span.enter();
-        let mut answer = match (req.method(), path.strip_prefix("/v1/call/")) {
+        TraceContext::from_headers(|n| req.headers().get(n).and_then(|v| v.to_str().ok()))
+            .adopt(&span);
+        span.record("trace_id", trace::trace_id(&span).as_str());
+        let mut answer = self.route_request(&path, req).instrument(span.clone()).await;
+        span.record("http.response.status_code", answer.status().as_u16());
+        if answer.status().is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+        // The caller's trace context comes back on the answer.
+        if let Some(tp) = traceparent.and_then(|t| hyper::header::HeaderValue::from_str(&t).ok()) {
+            answer.headers_mut().insert("traceparent", tp);
+        }
+        answer
+    }
+
+    async fn route_request(&self, path: &str, req: Request<Incoming>) -> Answer {
+        let answer = match (req.method(), path.strip_prefix("/v1/call/")) {
             (&Method::POST, Some(rest)) => match self.call(rest, req).await {
                 Ok(a) => a,
                 Err(r) => {
@@ -248,10 +270,6 @@ impl Gateway {
                 ),
             ),
         };
-        // The caller's trace context comes back on the answer.
-        if let Some(tp) = traceparent.and_then(|t| hyper::header::HeaderValue::from_str(&t).ok()) {
-            answer.headers_mut().insert("traceparent", tp);
-        }
         answer
     }
 

@@ -42,10 +42,12 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
             nats: nats.clone(),
             subject: s.to_owned(),
         });
+    let trace = crate::telemetry::TraceContext::from_headers(|n| headers.get(n).map(|v| v.as_str()));
     CallMeta {
         budget,
         report,
         transport: "nats",
+        trace,
     }
 }
 

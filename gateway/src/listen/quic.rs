@@ -74,6 +74,7 @@ impl QuicListener {
                 budget: None,
                 report: Report::Quic(code),
                 transport: "quic",
+                trace: Default::default(),
             };
             dispatch(
                 ep.clone(),

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tracing::Instrument as _;
 use witmesh_config::{Config, HostPort, MeshConfig, PeerConfig, RouteConfig, Transport};
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
@@ -487,9 +488,32 @@ impl Router {
         let _running = m.running(&func.instance, &func.name, direction);
         let started = Instant::now();
         let mut last = Last::default();
+        let span = tracing::info_span!(
+            "wrpc.client",
+            otel.name = %format_args!("{}/{}", func.instance, func.name),
+            otel.kind = "client",
+            rpc.system = "wrpc",
+            rpc.service = func.instance.as_str(),
+            rpc.method = func.name.as_str(),
+            component = caller,
+            peer = tracing::field::Empty,
+            transport = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
         let result = self
             .call_attempts(caller, link, func, params, outer, pin, &mut last)
+            .instrument(span.clone())
             .await;
+        span.record("peer", last.peer.as_str());
+        span.record("transport", last.transport);
+        span.record(
+            "outcome",
+            result.as_ref().err().map_or("ok", |e| e.class().as_str()),
+        );
+        if result.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
         m.call(
             &metrics::Call {
                 instance: &func.instance,

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tracing::Instrument as _;
 use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, ValuesDecoder};
 
 use super::{Endpoint, Implementation};
 use crate::host::CallError;
 use crate::telemetry::metrics::{self, Call};
 use crate::transport::failure::Class;
+use crate::telemetry::{trace, TraceContext};
 use crate::transport::nats::publish_report;
 
 /// Why an invocation failed. The log says why; witmesh callers are told the class and the
@@ -95,6 +97,8 @@ pub struct CallMeta {
     pub report: Report,
     /// The transport it came over, for metrics (`nats`, `quic`).
     pub transport: &'static str,
+    /// The caller's trace context (NATS headers; QUIC carries none).
+    pub trace: TraceContext,
 }
 
 /// Serves one invocation of `ep` whose parameters arrive on `rx`; results go to `tx`.
@@ -111,7 +115,32 @@ where
     let _running = m.running(&func.instance, &func.name, "inbound");
     let started = std::time::Instant::now();
     let mut sizes = Sizes::default();
-    let result = serve(ep, meta.budget, rx, &mut tx, &mut sizes).await;
+    let span = tracing::info_span!(
+        "wrpc.server",
+        otel.name = %format_args!("{}/{}", func.instance, func.name),
+        otel.kind = "server",
+        rpc.system = "wrpc",
+        rpc.service = func.instance.as_str(),
+        rpc.method = func.name.as_str(),
+        transport = meta.transport,
+        component = ep.owner(),
+        outcome = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    meta.trace.adopt(&span);
+    span.record("trace_id", trace::trace_id(&span).as_str());
+    let result = serve(ep, meta.budget, rx, &mut tx, &mut sizes)
+        .instrument(span.clone())
+        .await;
+    let outcome = result
+        .as_ref()
+        .err()
+        .map_or("ok", |e| e.wire_class().as_str());
+    span.record("outcome", outcome);
+    if result.is_err() {
+        span.record("otel.status_code", "ERROR");
+    }
     m.bytes(
         &func.instance,
         &func.name,
@@ -126,15 +155,13 @@ where
             direction: "inbound",
             transport: meta.transport,
             peer: "",
-            outcome: result
-                .as_ref()
-                .err()
-                .map_or("ok", |e| e.wire_class().as_str()),
+            outcome,
         },
         started.elapsed(),
     );
     if let Err(e) = &result {
         let func = ep.func();
+        let _in_call = span.enter();
         tracing::warn!(
             component = ep.owner(),
             instance = func.instance.as_str(),

@@ -80,6 +80,9 @@ impl NatsOut {
             budget.as_millis().max(1).to_string().as_str(),
         );
         headers.insert(HEADER_ERROR_TO, report_to.as_str());
+        for (name, value) in crate::telemetry::TraceContext::current().headers() {
+            headers.insert(name, value);
+        }
         attempt(
             &*client,
             Some(headers),
