@@ -49,6 +49,7 @@ where
     F: FailureWatch,
 {
     let paths = result_paths(func);
+    let sent = params.len() as u64;
     let (mut tx, mut rx) = client
         .invoke(cx, instance, &func.name, params, &paths)
         .await
@@ -75,7 +76,9 @@ where
     let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
     let mut buf = BytesMut::new();
     let mut received = 0usize;
+    let mut counted = Counted { func, sent, received: 0 };
     loop {
+        counted.received = received as u64;
         match dec.decode(&mut buf) {
             Ok(Some(values)) if !values.is_empty() => return Ok(values),
             // A function without results succeeds only when its stream ends cleanly: a
@@ -122,6 +125,26 @@ where
                     }))
             }
         }
+    }
+}
+
+/// Counts an attempt's bytes (parameters sent, results received) when it ends, however it
+/// ends.
+struct Counted<'a> {
+    func: &'a Func,
+    sent: u64,
+    received: u64,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        crate::telemetry::metrics::global().bytes(
+            &self.func.instance,
+            &self.func.name,
+            "outbound",
+            self.sent,
+            self.received,
+        );
     }
 }
 
