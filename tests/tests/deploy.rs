@@ -52,12 +52,19 @@ fn check_config(name: &str, toml: &str) {
     for file in ["tls.crt", "tls.key"] {
         let stand_in = dir.path().join(file);
         std::fs::write(&stand_in, "stand-in").unwrap();
-        toml = toml.replace(&format!("/etc/witmesh/tls/{file}"), stand_in.to_str().unwrap());
+        toml = toml.replace(
+            &format!("/etc/witmesh/tls/{file}"),
+            stand_in.to_str().unwrap(),
+        );
     }
     let file = dir.path().join(name);
     std::fs::write(&file, &toml).unwrap();
     let (status, stdout, stderr) = run_witmesh(&["config", "check", file.to_str().unwrap()]);
-    assert_eq!((status, stdout.as_str()), (0, "ok\n"), "{name}: {stderr}\n{toml}");
+    assert_eq!(
+        (status, stdout.as_str()),
+        (0, "ok\n"),
+        "{name}: {stderr}\n{toml}"
+    );
 }
 
 #[test]
@@ -65,14 +72,21 @@ fn the_dockerfile_passes_hadolint_and_copies_files_that_exist() {
     let (stdout, _) = tool("hadolint", &["deploy/Dockerfile"]);
     assert_eq!(stdout, "");
     let text = std::fs::read_to_string(repo().join("deploy/Dockerfile")).unwrap();
-    for line in text.lines().filter(|l| l.starts_with("COPY ") && !l.contains("--from")) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
+    {
         let source = line.split_whitespace().nth(1).unwrap();
         if source != "." {
             assert!(repo().join(source).exists(), "{line}: no {source}");
         }
     }
     // The components it builds are crates of tests/components.
-    for krate in ["witmesh-test-greeter", "witmesh-test-relay", "witmesh-test-faults"] {
+    for krate in [
+        "witmesh-test-greeter",
+        "witmesh-test-relay",
+        "witmesh-test-faults",
+    ] {
         assert!(text.contains(&format!("-p {krate}")), "{krate}");
     }
 }
@@ -96,7 +110,10 @@ fn the_compose_file_follows_the_compose_spec_and_its_configs_are_valid() {
         .filter_map(|m| m.split(':').next())
     {
         let source = repo().join("deploy/compose").join(format!(".{mount}"));
-        assert!(source.exists(), "compose mounts .{mount}, which does not exist");
+        assert!(
+            source.exists(),
+            "compose mounts .{mount}, which does not exist"
+        );
     }
     for name in ["a.toml", "b.toml"] {
         let toml = std::fs::read_to_string(repo().join("deploy/compose").join(name)).unwrap();

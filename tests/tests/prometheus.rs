@@ -57,8 +57,14 @@ impl Prometheus {
             .find(|p| Path::new(p).is_file())
             .expect("prometheus is not installed (apt-get install prometheus)");
         let child = Command::new(bin)
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
@@ -84,7 +90,10 @@ impl Prometheus {
         );
         let body = answer.json();
         assert_eq!(body["status"], "success", "{expr}: {body}");
-        body["data"]["result"].as_array().cloned().unwrap_or_default()
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -179,7 +188,10 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
         "127.0.0.1:0",
     ]);
     a.wait_for_log("discovered node b");
-    let prometheus = Prometheus::start(dir.path(), &[a.ready.admin.unwrap(), b.ready.admin.unwrap()]);
+    let prometheus = Prometheus::start(
+        dir.path(),
+        &[a.ready.admin.unwrap(), b.ready.admin.unwrap()],
+    );
 
     // Load until the queries have data: greetings forwarded A -> B, and now and then a trap.
     let stop = Arc::new(AtomicBool::new(false));

@@ -99,7 +99,10 @@ async fn a_route_pins_resources_to_its_provider_and_a_dead_one_fails_clearly() {
     assert_eq!(tally::add_kept(&wrpc, None, 1).await.unwrap(), 8);
     two.forget();
     let failed = tally::add_kept(&wrpc, None, 1).await;
-    assert!(failed.is_err(), "a call through a forgotten handle succeeded");
+    assert!(
+        failed.is_err(),
+        "a call through a forgotten handle succeeded"
+    );
     a.wait_for_log("counter.add");
     let got = tally::count(&wrpc, None, 2, 2).await.unwrap();
     assert_eq!((got.added, got.finished), (4, 4));

@@ -203,16 +203,25 @@ fn a_call_through_the_gateway_and_two_sidecars_is_one_trace() {
         ],
         br#"{"name":"trace"}"#,
     );
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     assert_eq!(answer.header("traceparent"), Some(traceparent.as_str()));
 
     // B's server span is the last to end; wait (bounded) until it has been exported.
-    wait_until("B's server span at the receiver", Duration::from_secs(30), || {
-        receiver
-            .spans()
-            .iter()
-            .any(|s| s.service == "sidecar-b" && s.name.ends_with("/greet"))
-    });
+    wait_until(
+        "B's server span at the receiver",
+        Duration::from_secs(30),
+        || {
+            receiver
+                .spans()
+                .iter()
+                .any(|s| s.service == "sidecar-b" && s.name.ends_with("/greet"))
+        },
+    );
     let spans: Vec<Got> = receiver
         .spans()
         .into_iter()
@@ -225,11 +234,23 @@ fn a_call_through_the_gateway_and_two_sidecars_is_one_trace() {
             .find(|s| s.service == service && s.name == name && s.kind == kind as i32)
             .unwrap_or_else(|| panic!("no {kind:?} span {name} from {service} in {spans:#?}"))
     };
-    let server_b = find("sidecar-b", "local:greeter-demo/greet/greet", SpanKind::Server);
-    let client_a = find("sidecar-a", "local:greeter-demo/greet/greet", SpanKind::Client);
+    let server_b = find(
+        "sidecar-b",
+        "local:greeter-demo/greet/greet",
+        SpanKind::Server,
+    );
+    let client_a = find(
+        "sidecar-a",
+        "local:greeter-demo/greet/greet",
+        SpanKind::Client,
+    );
     let gateway = spans
         .iter()
-        .find(|s| s.service == "sidecar-a" && s.kind == SpanKind::Server as i32 && s.name.starts_with("POST "))
+        .find(|s| {
+            s.service == "sidecar-a"
+                && s.kind == SpanKind::Server as i32
+                && s.name.starts_with("POST ")
+        })
         .unwrap_or_else(|| panic!("no gateway span in {spans:#?}"));
 
     // B's server span is the child of A's client span (the context crossed in NATS headers),
@@ -247,15 +268,34 @@ fn a_call_through_the_gateway_and_two_sidecars_is_one_trace() {
     }
 
     for (s, transport) in [(server_b, "nats"), (client_a, "nats")] {
-        assert_eq!(s.attrs.get("rpc.system").map(String::as_str), Some("wrpc"), "{s:?}");
+        assert_eq!(
+            s.attrs.get("rpc.system").map(String::as_str),
+            Some("wrpc"),
+            "{s:?}"
+        );
         assert_eq!(
             s.attrs.get("rpc.service").map(String::as_str),
             Some("local:greeter-demo/greet"),
             "{s:?}"
         );
-        assert_eq!(s.attrs.get("rpc.method").map(String::as_str), Some("greet"), "{s:?}");
-        assert_eq!(s.attrs.get("transport").map(String::as_str), Some(transport), "{s:?}");
-        assert_eq!(s.attrs.get("outcome").map(String::as_str), Some("ok"), "{s:?}");
+        assert_eq!(
+            s.attrs.get("rpc.method").map(String::as_str),
+            Some("greet"),
+            "{s:?}"
+        );
+        assert_eq!(
+            s.attrs.get("transport").map(String::as_str),
+            Some(transport),
+            "{s:?}"
+        );
+        assert_eq!(
+            s.attrs.get("outcome").map(String::as_str),
+            Some("ok"),
+            "{s:?}"
+        );
     }
-    assert_eq!(client_a.attrs.get("peer").map(String::as_str), Some("nats:b"));
+    assert_eq!(
+        client_a.attrs.get("peer").map(String::as_str),
+        Some("nats:b")
+    );
 }

@@ -91,9 +91,11 @@ pub fn to_val_with(ty: &Ty, v: &Value, h: &mut dyn Handles) -> Result<Val, Conve
         (_, Value::Char(x)) => Val::Char(*x),
         (_, Value::String(s)) => Val::String(s.clone()),
         (_, Value::Bytes(b)) => Val::List(b.iter().map(|x| Val::U8(*x)).collect()),
-        (Ty::List(t), Value::List(vs)) => {
-            Val::List(vs.iter().map(|v| to_val_with(t, v, h)).collect::<Result<_, _>>()?)
-        }
+        (Ty::List(t), Value::List(vs)) => Val::List(
+            vs.iter()
+                .map(|v| to_val_with(t, v, h))
+                .collect::<Result<_, _>>()?,
+        ),
         (Ty::Record(r), Value::Record(vs)) => Val::Record(
             r.fields
                 .iter()
@@ -213,7 +215,10 @@ pub fn from_val_with(ty: &Ty, v: &Val, h: &mut dyn Handles) -> Result<Value, Con
         (Ty::Variant(vt), Val::Variant(name, p)) => {
             let i =
                 index_of(vt.cases.iter().map(|(n, _)| n), name).ok_or_else(|| mismatch(ty, v))?;
-            Value::Variant(i, unboxed(vt.cases[i as usize].1.as_ref(), p.as_deref(), h)?)
+            Value::Variant(
+                i,
+                unboxed(vt.cases[i as usize].1.as_ref(), p.as_deref(), h)?,
+            )
         }
         (Ty::Enum(e), Val::Enum(name)) => {
             Value::Enum(index_of(e.cases.iter(), name).ok_or_else(|| mismatch(ty, v))?)

@@ -30,7 +30,9 @@ fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
         Ty::Own(r) | Ty::Borrow(r) if !resources.contains(r) => Some(format!(
             "resource `{r}` is defined by an interface that is not forwarded"
         )),
-        Ty::Future(_) | Ty::Stream(_) => Some("futures and streams cannot be forwarded yet".to_owned()),
+        Ty::Future(_) | Ty::Stream(_) => {
+            Some("futures and streams cannot be forwarded yet".to_owned())
+        }
         Ty::List(t) | Ty::Option(t) => unforwardable(t, resources),
         Ty::Record(r) => all(&mut r.fields.iter().map(|(_, t)| t)),
         Ty::Tuple(ts) => all(&mut ts.iter()),
@@ -89,7 +91,10 @@ pub(super) fn forward_imports(
     let resources = Arc::new(resources);
     let mut linked = Vec::new();
     for (instance, id) in &candidates {
-        if refused.iter().any(|r| r.starts_with(&format!("{instance} ("))) {
+        if refused
+            .iter()
+            .any(|r| r.starts_with(&format!("{instance} (")))
+        {
             continue;
         }
         let iface = &resolve.interfaces[*id];
@@ -121,10 +126,15 @@ pub(super) fn forward_imports(
             .map_err(|e| link_err(format!("{e:#}")))?;
         }
         for (name, func) in funcs {
-            let (router, caller, resources) = (router.clone(), component.clone(), resources.clone());
+            let (router, caller, resources) =
+                (router.clone(), component.clone(), resources.clone());
             inst.func_new_async(name, move |mut store, _ty, params, results| {
-                let (router, caller, func, resources) =
-                    (router.clone(), caller.clone(), func.clone(), resources.clone());
+                let (router, caller, func, resources) = (
+                    router.clone(),
+                    caller.clone(),
+                    func.clone(),
+                    resources.clone(),
+                );
                 Box::new(async move {
                     let (deadline, link) = {
                         let data = store.data();
@@ -141,7 +151,14 @@ pub(super) fn forward_imports(
                         .map_err(wasmtime::Error::new)?;
                     let pin = handles.pin.take();
                     let (out, origin) = router
-                        .call_pinned(&caller, link.as_deref(), &func, values, deadline, pin.as_ref())
+                        .call_pinned(
+                            &caller,
+                            link.as_deref(),
+                            &func,
+                            values,
+                            deadline,
+                            pin.as_ref(),
+                        )
                         .await
                         .map_err(wasmtime::Error::new)?;
                     let mut handles = StoreHandles::new(&mut store, &resources, Some(origin));

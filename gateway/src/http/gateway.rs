@@ -203,7 +203,10 @@ impl Gateway {
         TraceContext::from_headers(|n| req.headers().get(n).and_then(|v| v.to_str().ok()))
             .adopt(&span);
         span.record("trace_id", trace::trace_id(&span).as_str());
-        let mut answer = self.route_request(&path, req).instrument(span.clone()).await;
+        let mut answer = self
+            .route_request(&path, req)
+            .instrument(span.clone())
+            .await;
         span.record("http.response.status_code", answer.status().as_u16());
         if answer.status().is_server_error() {
             span.record("otel.status_code", "ERROR");

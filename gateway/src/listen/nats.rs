@@ -42,7 +42,8 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
             nats: nats.clone(),
             subject: s.to_owned(),
         });
-    let trace = crate::telemetry::TraceContext::from_headers(|n| headers.get(n).map(|v| v.as_str()));
+    let trace =
+        crate::telemetry::TraceContext::from_headers(|n| headers.get(n).map(|v| v.as_str()));
     CallMeta {
         budget,
         report,

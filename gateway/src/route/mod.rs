@@ -539,7 +539,11 @@ impl Router {
         last: &mut Last,
     ) -> Result<(Vec<Value>, Pin), ForwardError> {
         let (providers, route, searched) = match pin {
-            Some(Pin(p)) => (vec![p.clone()], None, vec!["the provider of the resource passed"]),
+            Some(Pin(p)) => (
+                vec![p.clone()],
+                None,
+                vec!["the provider of the resource passed"],
+            ),
             None => self.providers(&func.instance, Some(&func.name), link),
         };
         if providers.is_empty() {

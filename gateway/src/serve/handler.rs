@@ -12,8 +12,8 @@ use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, V
 use super::{Endpoint, Implementation};
 use crate::host::CallError;
 use crate::telemetry::metrics::{self, Call};
-use crate::transport::failure::Class;
 use crate::telemetry::{trace, TraceContext};
+use crate::transport::failure::Class;
 use crate::transport::nats::publish_report;
 
 /// Why an invocation failed. The log says why; witmesh callers are told the class and the

@@ -256,7 +256,9 @@ impl Metrics {
         self.instances
             .with_label_values(&[component, "idle"])
             .set(gauge(idle));
-        self.memory.with_label_values(&[component]).set(gauge(memory));
+        self.memory
+            .with_label_values(&[component])
+            .set(gauge(memory));
     }
 
     /// Everything in the Prometheus text format.

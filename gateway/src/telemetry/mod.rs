@@ -9,9 +9,9 @@ use std::io::IsTerminal as _;
 
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::{Layer, Registry};
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{Layer, Registry};
 use witmesh_config::{LogFormat, TelemetryConfig};
 
 pub use trace::{TraceContext, TraceError, Traces};

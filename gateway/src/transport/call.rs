@@ -76,7 +76,11 @@ where
     let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
     let mut buf = BytesMut::new();
     let mut received = 0usize;
-    let mut counted = Counted { func, sent, received: 0 };
+    let mut counted = Counted {
+        func,
+        sent,
+        received: 0,
+    };
     loop {
         counted.received = received as u64;
         match dec.decode(&mut buf) {
