@@ -252,7 +252,7 @@ impl Gateway {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
                     .or_else(|| req.uri().host().map(str::to_owned));
-                match self.route(host.as_deref(), &path) {
+                match self.route(host.as_deref(), path) {
                     Some(route) => self.serve_component(route, req).await,
                     None => problem(
                         StatusCode::NOT_FOUND,

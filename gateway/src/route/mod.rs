@@ -148,6 +148,14 @@ struct Provider {
     source: String,
 }
 
+/// Who makes a forwarded call: the calling component, the link it selected, and the provider
+/// its resource handles pin the call to.
+struct CallFrom<'a> {
+    caller: &'a str,
+    link: Option<&'a str>,
+    pin: Option<&'a Pin>,
+}
+
 /// The provider that answered a call: resource handles it returned live there, so calls that
 /// pass them go back to it and nowhere else.
 #[derive(Clone)]
@@ -502,7 +510,13 @@ impl Router {
             otel.status_code = tracing::field::Empty,
         );
         let result = self
-            .call_attempts(caller, link, func, params, outer, pin, &mut last)
+            .call_attempts(
+                CallFrom { caller, link, pin },
+                func,
+                params,
+                outer,
+                &mut last,
+            )
             .instrument(span.clone())
             .await;
         span.record("peer", last.peer.as_str());
@@ -530,14 +544,13 @@ impl Router {
 
     async fn call_attempts(
         &self,
-        caller: &str,
-        link: Option<&str>,
+        from: CallFrom<'_>,
         func: &Func,
         params: Vec<Value>,
         outer: Option<Instant>,
-        pin: Option<&Pin>,
         last: &mut Last,
     ) -> Result<(Vec<Value>, Pin), ForwardError> {
+        let CallFrom { caller, link, pin } = from;
         let (providers, route, searched) = match pin {
             Some(Pin(p)) => (
                 vec![p.clone()],
