@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod host;

@@ -9,6 +9,7 @@
 //! - [`text`] maps values to and from WAVE and JSON, and describes types as JSON Schema.
 
 pub mod codec;
+pub mod sample;
 pub mod text;
 pub mod ty;
 pub mod value;

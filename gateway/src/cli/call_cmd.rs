@@ -17,34 +17,34 @@ use crate::client::{CallFailure, Caller, FailureKind};
 
 /// Where the server is.
 #[derive(Debug, Args)]
-pub struct Connect {
+pub(super) struct Connect {
     /// Call over NATS at this URL.
     #[arg(long, value_name = "URL", conflicts_with_all = ["quic", "via"])]
-    nats: Option<String>,
+    pub(super) nats: Option<String>,
     /// The NATS subject prefix the server serves under (witmesh: the `prefix=` of its ready
     /// line).
     #[arg(long, value_name = "PREFIX", default_value = "", requires = "nats")]
-    prefix: String,
+    pub(super) prefix: String,
     /// Call over QUIC at this `HOST:PORT`.
     #[arg(long, value_name = "ADDR", requires = "ca", conflicts_with = "via")]
-    quic: Option<HostPort>,
+    pub(super) quic: Option<HostPort>,
     /// Call through a witmesh sidecar's admin listener (`admin=` in its ready line): the
     /// sidecar routes the call (a local component, a route or a discovered peer).
     #[arg(long, value_name = "ADDR")]
-    via: Option<std::net::SocketAddr>,
+    pub(super) via: Option<std::net::SocketAddr>,
     /// PEM certificate (CA, or a sidecar's development certificate) to trust for QUIC.
     #[arg(long, value_name = "PEM")]
-    ca: Option<PathBuf>,
+    pub(super) ca: Option<PathBuf>,
     /// The TLS name the QUIC server's certificate carries.
     #[arg(long, value_name = "NAME", default_value = "localhost")]
-    server_name: String,
+    pub(super) server_name: String,
     /// WIT to take the types from: a directory, a .wit file or a component. Without it the
     /// server is asked (witmesh sidecars answer; other servers need --wit).
     #[arg(long, value_name = "PATH")]
-    wit: Option<PathBuf>,
+    pub(super) wit: Option<PathBuf>,
     /// How long to wait for the answer.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
-    timeout: HumanDuration,
+    pub(super) timeout: HumanDuration,
 }
 
 /// `witmesh call`.
@@ -80,7 +80,7 @@ impl Connect {
             .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
     }
 
-    async fn caller(&self) -> Result<Caller, Failure> {
+    pub(super) async fn caller(&self) -> Result<Caller, Failure> {
         let unavailable = |m: String| {
             failure(&CallFailure {
                 kind: FailureKind::Unavailable,
@@ -114,7 +114,7 @@ impl Connect {
     }
 
     /// The function `target` names, with its types from --wit or from the server.
-    async fn func(&self, caller: &Caller, target: &str) -> Result<Func, Failure> {
+    pub(super) async fn func(&self, caller: &Caller, target: &str) -> Result<Func, Failure> {
         if let Some(path) = &self.wit {
             let set = WitSet::load(path).map_err(anyhow::Error::from)?;
             return set
@@ -149,7 +149,7 @@ fn pick_instance<'a>(
         })
 }
 
-fn failure(f: &CallFailure) -> Failure {
+pub(super) fn failure(f: &CallFailure) -> Failure {
     Failure {
         message: f.message.clone(),
         status: f.kind.exit_status(),
@@ -236,7 +236,11 @@ async fn reflect(
 }
 
 /// The parameters from the command line, checked against the function's types.
-fn params(func: &Func, args: &[String], as_json: bool) -> Result<Vec<Value>, CallFailure> {
+pub(super) fn params(
+    func: &Func,
+    args: &[String],
+    as_json: bool,
+) -> Result<Vec<Value>, CallFailure> {
     let target = format!("{}.{}", func.instance, func.name);
     if as_json {
         let text = match args {

@@ -1,5 +1,6 @@
 //! The command line: what users meet first.
 
+mod bench_cmd;
 mod call_cmd;
 mod config_cmd;
 mod mesh_cmd;
@@ -24,6 +25,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Load a function of any wRPC server (or a witmesh HTTP gateway) and report its latency
+    /// distribution: `witmesh bench --nats URL --prefix P --gen -c 16 -n 10000 INSTANCE.FUNC`.
+    Bench(Box<bench_cmd::BenchArgs>),
     /// Call a function of any wRPC server: `witmesh call --nats URL --prefix P INSTANCE.FUNC ARGS...`.
     Call(Box<call_cmd::CallArgs>),
     /// Print the WIT of an instance a server serves (or of --wit).
@@ -76,6 +80,7 @@ impl From<anyhow::Error> for Failure {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Bench(args) => bench_cmd::run(*args),
         Command::Call(args) => call_cmd::call(*args),
         Command::Describe(args) => call_cmd::describe(*args),
         Command::Config(cmd) => config_cmd::run(cmd),

@@ -3,8 +3,10 @@
 //! router, with a deadline and a typed failure that maps to an exit status and an HTTP status.
 
 mod failure;
+mod http;
 
 pub use failure::{CallFailure, FailureKind};
+pub use http::HttpCaller;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub enum Caller {
     },
     /// Whatever this node's router finds for the instance (local, route, discovery).
     Router(Arc<Router>),
+    /// A witmesh HTTP gateway, with JSON.
+    Http(Arc<HttpCaller>),
 }
 
 impl Caller {
@@ -98,6 +102,7 @@ impl Caller {
                         .await
                         .map_err(|e| CallFailure::from_attempt(&target, &e))
                 }
+                Caller::Http(http) => http.call(func, &params, timeout).await,
                 Caller::Router(router) => {
                     let deadline = tokio::time::Instant::now() + timeout;
                     router
