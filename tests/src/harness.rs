@@ -442,6 +442,22 @@ impl Program {
             .unwrap_or_else(|_| panic!("{} did not print {ready:?}", bin.display()));
         program
     }
+
+    /// Starts `bin ARGS` without waiting: the caller checks readiness itself.
+    pub fn spawn(bin: &Path, args: &[&str]) -> Self {
+        let child = Command::new(bin)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        Program(child)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
 }
 
 impl Drop for Program {

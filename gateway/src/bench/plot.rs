@@ -89,7 +89,7 @@ const FONTS: &[&str] = &[
 ];
 
 /// Registers the first font found as plotters' `sans-serif`, once.
-fn register_font() -> Result<(), String> {
+pub fn register_font() -> Result<(), String> {
     static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     REGISTERED
         .get_or_init(|| {
