@@ -40,6 +40,12 @@ fn the_quick_run_measures_every_path_and_writes_its_results() {
             assert_eq!(p["calls"], 50, "{path} in {cell}");
             assert!(p["p50_us"].as_f64().unwrap() > 0.0, "{path} in {cell}");
             assert!(p["p99_us"].as_f64().unwrap() >= p["p50_us"].as_f64().unwrap());
+            let cpu = &p["server_cpu_us_per_call"];
+            if ["raw-nats", "raw-quic", "native-quic"].contains(&path) {
+                assert!(cpu.is_null(), "{path}: {cpu}");
+            } else {
+                assert!(cpu.as_f64().is_some(), "{path}: {cpu}");
+            }
         }
     }
     let processes = doc["processes"].as_array().unwrap();

@@ -211,15 +211,23 @@ fn a_call_through_the_gateway_and_two_sidecars_is_one_trace() {
     );
     assert_eq!(answer.header("traceparent"), Some(traceparent.as_str()));
 
-    // B's server span is the last to end; wait (bounded) until it has been exported.
+    // Each sidecar exports its spans in its own batches: wait (bounded) until B's server span,
+    // A's client span and A's gateway span have all arrived.
     wait_until(
-        "B's server span at the receiver",
+        "the spans of both sidecars at the receiver",
         Duration::from_secs(30),
         || {
-            receiver
-                .spans()
-                .iter()
-                .any(|s| s.service == "sidecar-b" && s.name.ends_with("/greet"))
+            let spans = receiver.spans();
+            let has = |service: &str, kind: SpanKind, name: &dyn Fn(&str) -> bool| {
+                spans
+                    .iter()
+                    .any(|s| s.service == service && s.kind == kind as i32 && name(&s.name))
+            };
+            has("sidecar-b", SpanKind::Server, &|n| n.ends_with("/greet"))
+                && has("sidecar-a", SpanKind::Client, &|n| {
+                    n == "local:greeter-demo/greet/greet"
+                })
+                && has("sidecar-a", SpanKind::Server, &|n| n.starts_with("POST "))
         },
     );
     let spans: Vec<Got> = receiver

@@ -201,11 +201,31 @@ fn path_str(p: &FsPath) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-/// Every path's samples in one cell.
+/// Every path's samples in one cell, and the CPU time the out-of-process servers spent on
+/// each path's measured calls.
 struct Cell {
     payload: usize,
     concurrency: usize,
     samples: BTreeMap<&'static str, Samples>,
+    server_cpu: BTreeMap<&'static str, Duration>,
+}
+
+/// Paths whose servers run inside this process, where their CPU cannot be told apart from
+/// the clients'.
+const IN_PROCESS: [&str; 3] = ["raw-nats", "raw-quic", "native-quic"];
+
+/// Total CPU time of `pids`' threads so far, to the nanosecond (`/proc/PID/task/*/schedstat`;
+/// the clock-tick counts of `/proc/PID/stat` are too coarse for one batch).
+fn cpu_of(pids: &[u32]) -> Duration {
+    let ns: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/task")).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 async fn measure_cell(
@@ -213,6 +233,7 @@ async fn measure_cell(
     clients: &[(&'static str, Client)],
     payload: usize,
     concurrency: usize,
+    servers: &[u32],
 ) -> Result<Cell> {
     let name = name(payload);
     let timeout = Duration::from_secs(30);
@@ -221,12 +242,16 @@ async fn measure_cell(
         batch(c, &name, concurrency, args.warmup, timeout, &label(p)).await?;
     }
     let mut samples: BTreeMap<&'static str, Samples> = BTreeMap::new();
+    let mut server_cpu: BTreeMap<&'static str, Duration> = BTreeMap::new();
     let rounds = args.rounds.max(1);
     for r in 0..rounds {
         let n = args.calls / rounds + usize::from(r < args.calls % rounds);
         for k in 0..clients.len() {
             let (p, c) = &clients[(k + r) % clients.len()];
+            // The paths run one at a time: what the servers spend meanwhile is this path's.
+            let cpu0 = cpu_of(servers);
             let (lat, wall) = batch(c, &name, concurrency, n, timeout, &label(p)).await?;
+            *server_cpu.entry(*p).or_default() += cpu_of(servers).saturating_sub(cpu0);
             let s = samples.entry(*p).or_default();
             s.latencies_ns.extend(lat);
             s.wall += wall;
@@ -236,6 +261,7 @@ async fn measure_cell(
         payload,
         concurrency,
         samples,
+        server_cpu,
     })
 }
 
@@ -430,7 +456,17 @@ fn main() -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
-    let cells = rt.block_on(run(&args, &nats, &b, &a_nats, &a_quic, upstream.is_some()))?;
+    let mut servers = vec![b.pid(), a_nats.pid(), a_quic.pid(), native.pid()];
+    servers.extend(upstream.as_ref().map(Program::pid));
+    let cells = rt.block_on(run(
+        &args,
+        &nats,
+        &b,
+        &a_nats,
+        &a_quic,
+        upstream.is_some(),
+        &servers,
+    ))?;
     let out = args.out.clone().unwrap_or_else(|| {
         FsPath::new(env!("CARGO_MANIFEST_DIR"))
             .join("results")
@@ -454,7 +490,6 @@ fn main() -> Result<()> {
             "peak_rss_mib": peak as f64 / 1024.0,
             "cpu_seconds": cpu.as_secs_f64(),
             "calls_served": calls,
-            "cpu_us_per_call": cpu.as_secs_f64() * 1e6 / calls.max(1) as f64,
         }));
     }
     let machine = json!({
@@ -478,6 +513,7 @@ fn main() -> Result<()> {
                 "p50_us": s.percentile_us(50.0),
                 "p99_us": s.percentile_us(99.0),
                 "calls_per_second": s.calls_per_sec(),
+                "server_cpu_us_per_call": server_cpu_per_call(c, p),
             }))).collect::<serde_json::Map<_, _>>(),
         })).collect::<Vec<_>>(),
         "processes": processes,
@@ -505,6 +541,7 @@ async fn run(
     a_nats: &Sidecar,
     a_quic: &Sidecar,
     upstream: bool,
+    servers: &[u32],
 ) -> Result<Vec<Cell>> {
     let (raw_quic, raw_pem) = raw_servers(&nats.url).await?;
     let (server, native_quic, native_pem) = quic_server().await?;
@@ -584,7 +621,7 @@ async fn run(
     for &payload in &args.payloads {
         for &concurrency in &args.concurrency {
             let t = Instant::now();
-            let cell = measure_cell(args, &clients, payload, concurrency).await?;
+            let cell = measure_cell(args, &clients, payload, concurrency, servers).await?;
             eprintln!(
                 "side-by-side: {} c{concurrency}: p50 native-nats {:.0} µs, witmesh-nats {:.0} µs, native-quic {:.0} µs, witmesh-quic {:.0} µs ({:.1}s)",
                 fmt_size(payload),
@@ -600,6 +637,15 @@ async fn run(
     Ok(cells)
 }
 
+/// CPU µs the servers of path `p` spent per measured call, where they run out of process.
+fn server_cpu_per_call(c: &Cell, p: &str) -> Option<f64> {
+    if IN_PROCESS.contains(&p) {
+        return None;
+    }
+    let calls = c.samples.get(p)?.latencies_ns.len().max(1) as f64;
+    Some(c.server_cpu.get(p)?.as_secs_f64() * 1e6 / calls)
+}
+
 /// The markdown report: per cell, every path's p50, p99 and throughput, with ratios to its
 /// transport's native baseline; then the processes' memory and CPU.
 fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
@@ -608,7 +654,7 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
     let m = &doc["machine"];
     let _ = writeln!(
         out,
-        "# witmesh side by side ({})\n\n{} CPUs ({}), Linux {}; {} calls per path per cell in {} rotating rounds after {} warm-up calls; loopback. Ratios are against the native `wit-bindgen-wrpc` server over the same transport, measured in the same run.{}\n",
+        "# witmesh side by side ({})\n\n{} CPUs ({}), Linux {}; {} calls per path per cell in {} rotating rounds after {} warm-up calls; loopback. Ratios are against the native `wit-bindgen-wrpc` server over the same transport (for `http`, over NATS), measured in the same run. Server CPU is the CPU time of the out-of-process servers (sidecars, the native NATS server) during a path's calls, per call; nats-server's own is not counted; `-` where the server runs inside the harness.{}\n",
         doc["date"].as_str().unwrap_or_default(),
         m["cpus"],
         m["cpu"].as_str().unwrap_or("unknown CPU"),
@@ -620,9 +666,12 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
     );
     let _ = writeln!(
         out,
-        "| payload | conc. | path | p50 µs | p99 µs | calls/s | p50 × base | p99 × base | calls/s × base | p50 added µs |"
+        "| payload | conc. | path | p50 µs | p99 µs | calls/s | p50 × base | p99 × base | calls/s × base | p50 added µs | server CPU µs/call |"
     );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for c in cells {
         for p in PATHS {
             let Some(s) = c.samples.get(p) else { continue };
@@ -639,9 +688,11 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
                 base.percentile_us(99.0),
                 base.calls_per_sec(),
             );
+            let cpu =
+                server_cpu_per_call(c, p).map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
             let _ = writeln!(
                 out,
-                "| {} | {} | {p} | {p50:.0} | {p99:.0} | {tp:.0} | {:.2} | {:.2} | {:.2} | {:+.0} |",
+                "| {} | {} | {p} | {p50:.0} | {p99:.0} | {tp:.0} | {:.2} | {:.2} | {:.2} | {:+.0} | {cpu} |",
                 fmt_size(c.payload),
                 c.concurrency,
                 p50 / b50,
@@ -659,11 +710,11 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
     for p in doc["processes"].as_array().into_iter().flatten() {
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {:.0} |",
+            "| {} | {:.1} | {:.1} | {:.2} |",
             p["name"].as_str().unwrap_or_default(),
             p["idle_rss_mib"].as_f64().unwrap_or(0.0),
             p["peak_rss_mib"].as_f64().unwrap_or(0.0),
-            p["cpu_us_per_call"].as_f64().unwrap_or(0.0),
+            p["cpu_seconds"].as_f64().unwrap_or(0.0),
         );
     }
     out

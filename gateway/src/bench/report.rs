@@ -133,7 +133,7 @@ impl Summary {
             self.seconds,
             self.calls_per_second,
             self.ok,
-            self.calls - self.ok
+            self.calls.saturating_sub(self.ok)
         );
         for (class, n) in &self.errors {
             let _ = writeln!(out, "  {class:<20} {n}");
@@ -224,8 +224,8 @@ pub fn compare(a: &Summary, b: &Summary) -> String {
     row(
         &mut out,
         "failed",
-        (a.calls - a.ok) as f64,
-        (b.calls - b.ok) as f64,
+        a.calls.saturating_sub(a.ok) as f64,
+        b.calls.saturating_sub(b.ok) as f64,
         &count,
     );
     row(

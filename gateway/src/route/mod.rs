@@ -552,11 +552,25 @@ impl Router {
     ) -> Result<(Vec<Value>, Pin), ForwardError> {
         let CallFrom { caller, link, pin } = from;
         let (providers, route, searched) = match pin {
-            Some(Pin(p)) => (
-                vec![p.clone()],
-                None,
-                vec!["the provider of the resource passed"],
-            ),
+            Some(Pin(p)) => {
+                // The same provider, called under the instance of this function: a resource
+                // one interface issued may be passed to another interface's functions.
+                let (found, route, _) = self.providers(&func.instance, Some(&func.name), link);
+                let provider = found.into_iter().find(|f| f.key() == p.key());
+                let provider = provider.unwrap_or_else(|| Provider {
+                    instance: if version::split(&p.instance).0 == version::split(&func.instance).0 {
+                        p.instance.clone()
+                    } else {
+                        func.instance.clone()
+                    },
+                    ..p.clone()
+                });
+                (
+                    vec![provider],
+                    route,
+                    vec!["the provider of the resource passed"],
+                )
+            }
             None => self.providers(&func.instance, Some(&func.name), link),
         };
         if providers.is_empty() {
@@ -586,7 +600,7 @@ impl Router {
         loop {
             attempts += 1;
             let now = Instant::now();
-            let Some(i) = self.pick(&keys, &tried, now) else {
+            let Some(i) = self.pick(&keys, &tried, now, pin.is_some()) else {
                 return Err(ForwardError::NoProvider {
                     instance: func.instance.clone(),
                     searched: format!(
@@ -612,7 +626,7 @@ impl Router {
                 )
                 .await;
             let elapsed = now.elapsed();
-            self.record(&keys[i], elapsed, result.as_ref().err());
+            self.record(&keys[i], elapsed, result.as_ref().err(), pin.is_some());
             let e = match result {
                 Ok(values) => return Ok((values, Pin(provider.clone()))),
                 Err(e) => e,
@@ -668,7 +682,9 @@ impl Router {
         }
     }
 
-    fn pick(&self, keys: &[String], tried: &[usize], now: Instant) -> Option<usize> {
+    /// The provider for the next attempt; a `pinned` call takes its one provider even while
+    /// ejected (the resource lives nowhere else).
+    fn pick(&self, keys: &[String], tried: &[usize], now: Instant, pinned: bool) -> Option<usize> {
         let mut health = self.health.lock().ok()?;
         for k in keys {
             health.entry(k.clone()).or_insert_with(|| {
@@ -681,14 +697,16 @@ impl Router {
         let refs: Vec<&Health> = keys.iter().filter_map(|k| health.get(k)).collect();
         let i = balance::pick(&refs, tried, now)?;
         let h = health.get_mut(&keys[i])?;
-        if !h.breaker.admit(now) {
+        if !pinned && !h.breaker.admit(now) {
             return None;
         }
         h.in_flight += 1;
         Some(i)
     }
 
-    fn record(&self, key: &str, elapsed: Duration, failure: Option<&AttemptError>) {
+    /// Learns from an attempt; a `pinned` call's failure is about its resource and does not
+    /// count against the provider's breaker.
+    fn record(&self, key: &str, elapsed: Duration, failure: Option<&AttemptError>, pinned: bool) {
         let Ok(mut health) = self.health.lock() else {
             return;
         };
@@ -707,6 +725,7 @@ impl Router {
             }
             // A caller's own bad value says nothing about the provider.
             Some(e) if e.class() == Class::BadParams => {}
+            Some(_) if pinned => h.failed += 1,
             Some(_) => {
                 h.failed += 1;
                 if h.breaker.failure(now) {

@@ -161,14 +161,15 @@ where
     );
     if let Err(e) = &result {
         let func = ep.func();
-        let _in_call = span.enter();
-        tracing::warn!(
-            component = ep.owner(),
-            instance = func.instance.as_str(),
-            function = func.name.as_str(),
-            class = e.class(),
-            "call failed: {e}"
-        );
+        span.in_scope(|| {
+            tracing::warn!(
+                component = ep.owner(),
+                instance = func.instance.as_str(),
+                function = func.name.as_str(),
+                class = e.class(),
+                "call failed: {e}"
+            );
+        });
         let message = format!("in component {}, function {}: {e}", ep.owner(), func.name);
         // Reported before the results stream ends, so the caller has it when it sees the end.
         meta.report.send(e.wire_class(), &ep.node, &message).await;

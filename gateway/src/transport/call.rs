@@ -56,6 +56,11 @@ where
         .map_err(|e| AttemptError::NotSent {
             reason: format!("{e:#}"),
         })?;
+    let mut counted = Counted {
+        func,
+        sent,
+        received: 0,
+    };
     // Closing the parameter side waits for the provider to take the call over NATS (or
     // reports that nothing is subscribed); over QUIC it finishes the stream.
     let closed = tokio::select! {
@@ -76,11 +81,6 @@ where
     let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
     let mut buf = BytesMut::new();
     let mut received = 0usize;
-    let mut counted = Counted {
-        func,
-        sent,
-        received: 0,
-    };
     loop {
         counted.received = received as u64;
         match dec.decode(&mut buf) {
