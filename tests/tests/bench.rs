@@ -243,3 +243,26 @@ fn the_open_loop_rate_holds_and_files_are_written() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_wrpc_server_can_be_benchmarked() {
+    // A native wit-bindgen-wrpc server, no witmesh on the serving side: types from --wit.
+    let nats = NatsServer::start();
+    let _server = witmesh_tests::native::serve_greeter(
+        &nats.url,
+        "native",
+        witmesh_tests::native::NativeGreeter("Hi"),
+    )
+    .await
+    .unwrap();
+    let url = nats.url.clone();
+    let s = tokio::task::spawn_blocking(move || {
+        bench(&[
+            "--nats", &url, "--prefix", "native", "--wit", &greet_wit(), "--calls", "100", "-c",
+            "8", GREET, "\"native\"",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!((s["calls"].as_u64(), s["ok"].as_u64()), (Some(100), Some(100)), "{s}");
+}
