@@ -704,7 +704,7 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
     }
     let _ = writeln!(
         out,
-        "\n| process | idle RSS MiB | peak RSS MiB | CPU µs per call |"
+        "\n| process | idle RSS MiB | peak RSS MiB | CPU seconds in the run |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|");
     for p in doc["processes"].as_array().into_iter().flatten() {
