@@ -258,11 +258,25 @@ async fn any_wrpc_server_can_be_benchmarked() {
     let url = nats.url.clone();
     let s = tokio::task::spawn_blocking(move || {
         bench(&[
-            "--nats", &url, "--prefix", "native", "--wit", &greet_wit(), "--calls", "100", "-c",
-            "8", GREET, "\"native\"",
+            "--nats",
+            &url,
+            "--prefix",
+            "native",
+            "--wit",
+            &greet_wit(),
+            "--calls",
+            "100",
+            "-c",
+            "8",
+            GREET,
+            "\"native\"",
         ])
     })
     .await
     .unwrap();
-    assert_eq!((s["calls"].as_u64(), s["ok"].as_u64()), (Some(100), Some(100)), "{s}");
+    assert_eq!(
+        (s["calls"].as_u64(), s["ok"].as_u64()),
+        (Some(100), Some(100)),
+        "{s}"
+    );
 }

@@ -307,3 +307,90 @@ fn a_call_through_the_gateway_and_two_sidecars_is_one_trace() {
         Some("nats:b")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_components_outgoing_http_request_continues_the_callers_trace() {
+    use std::io::{Read as _, Write as _};
+
+    let nats = NatsServer::start();
+    let receiver = Receiver::start();
+    // A one-shot HTTP server that keeps the request head it got.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    let seen = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 8192];
+        let n = conn.read(&mut buf).unwrap_or(0);
+        let _ = conn.write_all(
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
+        String::from_utf8_lossy(&buf[..n]).to_lowercase()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("witmesh.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[components]]\nname = \"fetch\"\npath = {:?}\n[components.wasi]\nallow_http_hosts = [\"127.0.0.1\"]\n",
+            path(components::fetch())
+        ),
+    )
+    .unwrap();
+    let endpoint = format!("http://{}", receiver.addr);
+    let s = Sidecar::start_with_env(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--nats",
+            &nats.url,
+            "--nats-prefix",
+            "f",
+            "--quic",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[
+            ("WITMESH_TELEMETRY__OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    // Through the HTTP gateway, with the caller's trace context.
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let traceparent = format!("00-{trace_id}-b7ad6b7169203331-01");
+    let gateway = s.ready.http.unwrap();
+    let body = serde_json::json!({ "authority": authority, "path": "/ping" }).to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        http(
+            gateway,
+            "POST",
+            "/v1/call/witmesh:fetch/fetch@0.1.0/get",
+            &[
+                ("content-type", "application/json"),
+                ("traceparent", &traceparent),
+            ],
+            body.as_bytes(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let head = seen.join().unwrap();
+    let tp = head
+        .lines()
+        .find_map(|l| l.strip_prefix("traceparent:"))
+        .unwrap_or_else(|| panic!("no traceparent in the component's request:\n{head}"))
+        .trim()
+        .to_owned();
+    // The same trace, continued by the sidecar's spans (not the caller's span itself).
+    assert!(tp.starts_with(&format!("00-{trace_id}-")), "{tp}");
+    assert!(
+        !tp.contains("b7ad6b7169203331"),
+        "{tp}: the caller's span, not the call's"
+    );
+}
