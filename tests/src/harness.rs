@@ -176,6 +176,36 @@ impl Sidecar {
         Self::start_with_env(args, &[])
     }
 
+    /// A mesh node `id`: serves `components` over NATS at `nats` under the prefix `id` and
+    /// over QUIC on a free port, with `extra` arguments and `env` on top.
+    pub fn node(
+        nats: &NatsServer,
+        id: &str,
+        components: &[&Path],
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let mut args: Vec<&str> = Vec::new();
+        for c in components {
+            args.extend([
+                "--component",
+                c.to_str().expect("component path is not UTF-8"),
+            ]);
+        }
+        args.extend([
+            "--nats",
+            nats.url.as_str(),
+            "--nats-prefix",
+            id,
+            "--node-id",
+            id,
+            "--quic",
+            "127.0.0.1:0",
+        ]);
+        args.extend(extra);
+        Sidecar::start_with_env(&args, env)
+    }
+
     /// Like [`Sidecar::start`], with extra environment variables (`RUST_LOG` defaults to
     /// `info`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {

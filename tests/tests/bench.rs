@@ -18,20 +18,7 @@ fn path(p: &Path) -> &str {
 }
 
 fn serve(nats: &NatsServer, component: &Path, prefix: &str) -> Sidecar {
-    Sidecar::start(&[
-        "--component",
-        path(component),
-        "--nats",
-        &nats.url,
-        "--nats-prefix",
-        prefix,
-        "--node-id",
-        prefix,
-        "--quic",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-    ])
+    Sidecar::node(nats, prefix, &[component], &["--http", "127.0.0.1:0"], &[])
 }
 
 /// Runs `witmesh bench ARGS --json` and returns the summary.

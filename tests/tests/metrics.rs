@@ -16,10 +16,6 @@ const RELAY: &str = "witmesh:relay/relay@0.1.0";
 const GREET: &str = "local:greeter-demo/greet";
 const FAULTS: &str = "witmesh:faults/faults@0.1.0";
 
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// One sample: metric name, labels, value.
 type Sample = (String, BTreeMap<String, String>, f64);
 
@@ -73,32 +69,14 @@ fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
 }
 
 fn mesh(nats: &NatsServer) -> (Sidecar, Sidecar) {
-    let b = Sidecar::start(&[
-        "--component",
-        path(components::greeter()),
-        "--component",
-        path(components::faults()),
-        "--nats",
-        &nats.url,
-        "--nats-prefix",
+    let b = Sidecar::node(
+        nats,
         "b",
-        "--node-id",
-        "b",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
-    let a = Sidecar::start(&[
-        "--component",
-        path(components::relay()),
-        "--nats",
-        &nats.url,
-        "--nats-prefix",
-        "a",
-        "--node-id",
-        "a",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
+        &[components::greeter(), components::faults()],
+        &[],
+        &[],
+    );
+    let a = Sidecar::node(nats, "a", &[components::relay()], &[], &[]);
     a.wait_for_log("discovered node b");
     (a, b)
 }

@@ -150,20 +150,13 @@ fn dashboard_queries() -> Vec<(String, String)> {
 async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let b = Sidecar::start(&[
-        "--component",
-        path(components::greeter()),
-        "--component",
-        path(components::faults()),
-        "--nats",
-        &nats.url,
-        "--nats-prefix",
+    let b = Sidecar::node(
+        &nats,
         "b",
-        "--node-id",
-        "b",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
+        &[components::greeter(), components::faults()],
+        &[],
+        &[],
+    );
     // A retries traps (marked idempotent) within a budget of one retry a second, so retries
     // and refused retries both happen.
     let config = dir.path().join("a.toml");
@@ -173,20 +166,13 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
          retry_budget_percent = 0\nretry_min_per_second = 1\n",
     )
     .unwrap();
-    let a = Sidecar::start(&[
-        "--config",
-        path(&config),
-        "--component",
-        path(components::relay()),
-        "--nats",
-        &nats.url,
-        "--nats-prefix",
+    let a = Sidecar::node(
+        &nats,
         "a",
-        "--node-id",
-        "a",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
+        &[components::relay()],
+        &["--config", path(&config)],
+        &[],
+    );
     a.wait_for_log("discovered node b");
     let prometheus = Prometheus::start(
         dir.path(),

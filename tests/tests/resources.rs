@@ -10,25 +10,8 @@ use witmesh_tests::harness::{NatsServer, Sidecar};
 use witmesh_tests::native::{serve_counters, NativeCounters};
 use witmesh_tests::tally_client::witmesh::tally::tally;
 
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn tally_sidecar(nats: &NatsServer, id: &str, extra: &[&str]) -> Sidecar {
-    let mut args = vec![
-        "--component",
-        path(components::tally()),
-        "--nats",
-        nats.url.as_str(),
-        "--nats-prefix",
-        id,
-        "--node-id",
-        id,
-        "--quic",
-        "127.0.0.1:0",
-    ];
-    args.extend(extra);
-    Sidecar::start(&args)
+    Sidecar::node(nats, id, &[components::tally()], extra, &[])
 }
 
 async fn client(nats: &NatsServer, prefix: &str) -> wrpc_transport_nats::Client {

@@ -149,37 +149,20 @@ fn a_call_through_the_gateway_and_two_sidecars_is_one_trace() {
     };
     let env_b = env("sidecar-b");
     let env_b: Vec<(&str, &str)> = env_b.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let _b = Sidecar::start_with_env(
-        &[
-            "--component",
-            path(components::greeter()),
-            "--component",
-            path(components::faults()),
-            "--nats",
-            &nats.url,
-            "--nats-prefix",
-            "b",
-            "--node-id",
-            "b",
-            "--quic",
-            "127.0.0.1:0",
-        ],
+    let _b = Sidecar::node(
+        &nats,
+        "b",
+        &[components::greeter(), components::faults()],
+        &[],
         &env_b,
     );
     let env_a = env("sidecar-a");
     let env_a: Vec<(&str, &str)> = env_a.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let a = Sidecar::start_with_env(
+    let a = Sidecar::node(
+        &nats,
+        "a",
+        &[components::relay()],
         &[
-            "--component",
-            path(components::relay()),
-            "--nats",
-            &nats.url,
-            "--nats-prefix",
-            "a",
-            "--node-id",
-            "a",
-            "--quic",
-            "127.0.0.1:0",
             "--http",
             "127.0.0.1:0",
             "--route",
