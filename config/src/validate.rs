@@ -387,20 +387,44 @@ fn services(c: &mut Checker<'_>) {
                 format!("`{}` must start with `/`", r.path_prefix),
             );
         }
-        if !c.cfg.components.iter().any(|comp| comp.name == r.component) {
-            let names: Vec<&str> = c.cfg.components.iter().map(|x| x.name.as_str()).collect();
-            c.report(
-                format!("http.routes[{i}].component"),
-                format!(
-                    "`{}` is not a configured component (components: {})",
-                    r.component,
-                    if names.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-            );
+        match (&r.component, r.forward) {
+            (Some(_), true) => c.report(
+                format!("http.routes[{i}]"),
+                "set either `component` (served here) or `forward = true` (served by another node), not both",
+            ),
+            (None, false) => c.report(
+                format!("http.routes[{i}]"),
+                "name the `component` that serves these requests, or set `forward = true` to send them to another node",
+            ),
+            (Some(name), false) if !c.cfg.components.iter().any(|comp| comp.name == *name) => {
+                let names: Vec<&str> =
+                    c.cfg.components.iter().map(|x| x.name.as_str()).collect();
+                c.report(
+                    format!("http.routes[{i}].component"),
+                    format!(
+                        "`{name}` is not a configured component (components: {})",
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if let Some(link) = &r.link {
+            if !r.forward {
+                c.report(
+                    format!("http.routes[{i}].link"),
+                    "a link only applies to forwarded requests: set `forward = true`",
+                );
+            } else if !c.cfg.mesh.links.iter().any(|l| l.name == *link) {
+                c.report(
+                    format!("http.routes[{i}].link"),
+                    format!("`{link}` is not a `[[mesh.links]]` entry"),
+                );
+            }
         }
     }
     if let Some(problem) = log_filter_problem(&t.log_level) {

@@ -15,7 +15,7 @@ use crate::admin::AdminListener;
 use crate::api::catalog::Catalog;
 use crate::api::{mesh, NodeInfo};
 use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
-use crate::http::gateway::{Gateway, GatewayListener, HttpRoute};
+use crate::http::gateway::{Gateway, GatewayListener, HttpRoute, HttpTarget};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
 use crate::listen::tls;
@@ -131,6 +131,8 @@ impl Node {
         let mut nats_eps = Vec::new();
         let mut names = Vec::new();
         let mut loaded_all = Vec::new();
+        let components_cfg: Vec<ComponentConfig> =
+            components.iter().map(|c| c.config.clone()).collect();
         for source in components {
             let c = source.config;
             let bytes = match source.bytes {
@@ -224,7 +226,39 @@ impl Node {
                 instances.push(e.func().instance.clone());
             }
         }
-        let (serves_nats, serves_quic) = (!nats_eps.is_empty(), !quic_eps.is_empty());
+        // A wasi:http component is also served to HTTP listeners on other nodes, as
+        // `wrpc:http/incoming-handler`; that instance name is one per node, so only when
+        // exactly one component serves HTTP.
+        let http_components: Vec<&Arc<LoadedComponent>> =
+            loaded_all.iter().filter(|c| c.serves_http()).collect();
+        let bridge = match http_components.as_slice() {
+            [one] => Some((*one).clone()),
+            [] => None,
+            many => {
+                tracing::warn!(
+                    "{} components serve wasi:http ({}); none is served to other nodes as {}, which names one handler per node",
+                    many.len(),
+                    many.iter().map(|c| &*c.name).collect::<Vec<_>>().join(", "),
+                    crate::http::wrpc_http::INSTANCE
+                );
+                None
+            }
+        };
+        let bridge_on = |t: Transport| {
+            bridge.clone().filter(|b| {
+                components_cfg
+                    .iter()
+                    .any(|c| *c.name == *b.name && c.transports.contains(&t))
+            })
+        };
+        let (bridge_nats, bridge_quic) = (bridge_on(Transport::Nats), bridge_on(Transport::Quic));
+        if bridge_nats.is_some() || bridge_quic.is_some() {
+            instances.push(crate::http::wrpc_http::INSTANCE.to_owned());
+        }
+        let (serves_nats, serves_quic) = (
+            !nats_eps.is_empty() || bridge_nats.is_some(),
+            !quic_eps.is_empty() || bridge_quic.is_some(),
+        );
         let builtins = mesh::endpoints(&info, limits, &node_id, &in_flight)
             .context("cannot load witmesh's own WIT (witmesh:mesh)")?;
         for b in builtins {
@@ -257,6 +291,7 @@ impl Node {
                 server,
                 max_frame,
                 &quic_eps,
+                bridge_quic,
                 shutdown.clone(),
                 tracker.clone(),
             )
@@ -272,6 +307,7 @@ impl Node {
                     &cfg.nats,
                     client.clone(),
                     &nats_eps,
+                    bridge_nats,
                     shutdown.clone(),
                     tracker.clone(),
                 )
@@ -285,25 +321,42 @@ impl Node {
         let catalog = Arc::new(Catalog::new(info.clone(), router.clone()));
         let mut http_routes = Vec::new();
         for r in &cfg.http.routes {
-            let Some(component) = loaded_all.iter().find(|c| *c.name == *r.component) else {
-                anyhow::bail!("http.routes: no component named `{}`", r.component);
-            };
-            if !component.serves_http() {
-                anyhow::bail!(
-                    "http.routes: component `{}` does not export wasi:http/incoming-handler, so it cannot serve HTTP",
-                    r.component
-                );
-            }
-            tracing::info!(
-                component = r.component.as_str(),
-                "serving HTTP for {}{}",
+            let at = format!(
+                "{}{}",
                 r.host.as_deref().unwrap_or("any host"),
                 r.path_prefix
             );
+            let target = match &r.component {
+                Some(name) => {
+                    let Some(component) = loaded_all.iter().find(|c| *c.name == **name) else {
+                        anyhow::bail!("http.routes: no component named `{name}`");
+                    };
+                    if !component.serves_http() {
+                        anyhow::bail!(
+                            "http.routes: component `{name}` does not export wasi:http/incoming-handler, so it cannot serve HTTP"
+                        );
+                    }
+                    tracing::info!(component = name.as_str(), "serving HTTP for {at}");
+                    HttpTarget::Local(component.clone())
+                }
+                None => {
+                    tracing::info!(
+                        "forwarding HTTP for {at} to {}{}",
+                        crate::http::wrpc_http::INSTANCE,
+                        r.link
+                            .as_deref()
+                            .map(|l| format!(" via link {l}"))
+                            .unwrap_or_default()
+                    );
+                    HttpTarget::Forward {
+                        link: r.link.clone(),
+                    }
+                }
+            };
             http_routes.push(HttpRoute {
                 host: r.host.as_ref().map(|h| h.to_ascii_lowercase()),
                 path_prefix: r.path_prefix.clone(),
-                component: component.clone(),
+                target,
             });
         }
         let gateway = Arc::new(

@@ -1,14 +1,17 @@
 //! wasi:http components served on the HTTP listener: routed by host and path prefix, status
-//! and headers preserved, bodies streamed both ways (1 MiB), beside the JSON gateway; bad
-//! routes are refused at start.
+//! and headers preserved, bodies streamed both ways (1 MiB), beside the JSON gateway; the
+//! same through a sidecar whose listener forwards to a component on another node over wRPC
+//! (NATS and QUIC); bad routes are refused at start.
 
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::process::Command;
 
+use std::time::Duration;
 use witmesh_tests::components;
-use witmesh_tests::harness::{http, witmesh_bin, Sidecar};
+
+use witmesh_tests::harness::{http, wait_until, witmesh_bin, HttpAnswer, NatsServer, Sidecar};
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
@@ -78,6 +81,136 @@ fn a_wasi_http_component_serves_requests_with_streamed_bodies() {
     assert_eq!(a.json()["result"], 2);
 }
 
+/// 1 MiB that does not repeat in short runs.
+fn mebibyte() -> Vec<u8> {
+    (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
+}
+
+/// Status, headers and a 1 MiB body in both directions through the listener at `addr`.
+fn assert_served(addr: SocketAddr) {
+    let a = http(addr, "GET", "/app/x?q=1", &[("x-status", "418")], b"");
+    assert_eq!(a.status, 418, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("x-method"), Some("GET"));
+    assert_eq!(a.header("x-path"), Some("/app/x?q=1"));
+    assert_eq!(a.body, b"hello from GET /app/x?q=1\n");
+    let data = mebibyte();
+    let a = http(addr, "PUT", "/echo", &[], &data);
+    assert_eq!(a.status, 200);
+    let greeting = b"hello from PUT /echo\n";
+    assert_eq!(a.body.len(), greeting.len() + data.len());
+    assert_eq!(&a.body[..greeting.len()], greeting);
+    assert!(
+        a.body[greeting.len()..] == data[..],
+        "the body came back changed"
+    );
+}
+
+/// A value of `metric` on the admin listener at `admin` whose labels contain every one of
+/// `labels`.
+fn metric(admin: SocketAddr, metric: &str, labels: &[&str]) -> Option<f64> {
+    let text = String::from_utf8(http(admin, "GET", "/metrics", &[], b"").body).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .find_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse().ok()))
+}
+
+/// Waits until the forwarding sidecar at `addr` has found the node serving the component.
+fn wait_for_route(addr: SocketAddr) {
+    wait_until(
+        "the forwarding sidecar to find the wasi:http node",
+        Duration::from_secs(15),
+        || http(addr, "GET", "/ready", &[], b"").status == 200,
+    );
+}
+
+#[test]
+fn a_wasi_http_component_on_another_node_serves_requests_over_nats_and_quic() {
+    let nats = NatsServer::start();
+    let mut b = Sidecar::node(
+        &nats,
+        "b",
+        &[components::http_hello()],
+        &["--admin", "127.0.0.1:0"],
+        &[],
+    );
+    assert!(b
+        .logs()
+        .contains("serving wrpc:http/incoming-handler@0.1.0.handle for HTTP listeners elsewhere"));
+    let b_admin = b.ready.admin.unwrap();
+    let forwarding = ["--http", "127.0.0.1:0", "--http-route", "/=@mesh"];
+
+    // Over NATS: this sidecar trusts no QUIC certificate, so discovery gives it B's prefix.
+    let via_nats = Sidecar::node(&nats, "a-nats", &[], &forwarding, &[]);
+    assert!(via_nats
+        .logs()
+        .contains("forwarding HTTP for any host/ to wrpc:http/incoming-handler@0.1.0"));
+    let addr = http_addr(&via_nats);
+    wait_for_route(addr);
+    assert_served(addr);
+    let over_nats = [
+        "instance=\"wrpc:http/incoming-handler@0.1.0\"",
+        "direction=\"inbound\"",
+        "transport=\"nats\"",
+        "outcome=\"ok\"",
+    ];
+    assert!(metric(b_admin, "witmesh_requests_total", &over_nats).unwrap_or(0.0) >= 3.0);
+
+    // Over QUIC: trusting B's certificate, discovery gives it B's QUIC address.
+    let cert = b.dir.path().join(".witmesh/dev-cert.pem");
+    let mut with_ca = forwarding.to_vec();
+    with_ca.extend(["--ca", cert.to_str().unwrap()]);
+    let via_quic = Sidecar::node(&nats, "a-quic", &[], &with_ca, &[]);
+    let addr = http_addr(&via_quic);
+    wait_for_route(addr);
+    assert_served(addr);
+    let over_quic = [
+        "instance=\"wrpc:http/incoming-handler@0.1.0\"",
+        "transport=\"quic\"",
+        "outcome=\"ok\"",
+    ];
+    assert!(metric(b_admin, "witmesh_requests_total", &over_quic).unwrap_or(0.0) >= 3.0);
+
+    // Many at once, each with its own body, over both.
+    let answers: Vec<(usize, HttpAnswer)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let addr = if i % 2 == 0 {
+                    http_addr(&via_nats)
+                } else {
+                    http_addr(&via_quic)
+                };
+                s.spawn(move || {
+                    let body = format!("request {i}").repeat(1000);
+                    (i, http(addr, "POST", "/many", &[], body.as_bytes()))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, a) in answers {
+        assert_eq!(a.status, 200);
+        let want = format!(
+            "hello from POST /many\n{}",
+            format!("request {i}").repeat(1000)
+        );
+        assert_eq!(String::from_utf8_lossy(&a.body), want);
+    }
+
+    // With B gone, a request fails at once with a problem naming what is missing.
+    b.kill();
+    let a = http(http_addr(&via_nats), "GET", "/after", &[], b"");
+    assert!(matches!(a.status, 502 | 503), "status {}", a.status);
+    assert_eq!(a.header("content-type"), Some("application/problem+json"));
+    let detail = a.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("wrpc:http/incoming-handler") || detail.contains("node b"),
+        "{detail}"
+    );
+}
+
 #[test]
 fn routes_to_components_that_cannot_serve_http_are_refused() {
     let out = Command::new(witmesh_bin())
@@ -106,6 +239,8 @@ fn routes_to_components_that_cannot_serve_http_are_refused() {
     for args in [
         vec!["--http-route", "/=witmesh_test_faults"],
         vec!["--http", "127.0.0.1:0", "--http-route", "/=nothing"],
+        vec!["--http", "127.0.0.1:0", "--http-route", "/=@mesh:nolink"],
+        vec!["--http", "127.0.0.1:0", "--http-route", "/=@meshy"],
     ] {
         let mut full = vec![
             "up",
@@ -118,6 +253,9 @@ fn routes_to_components_that_cannot_serve_http_are_refused() {
         let out = Command::new(witmesh_bin()).args(&full).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(64), "{err}");
-        assert!(err.contains("http.routes"), "{err}");
+        assert!(
+            err.contains("http.routes") || err.contains("--http-route"),
+            "{err}"
+        );
     }
 }

@@ -60,12 +60,21 @@ pub struct HttpConfig {
 }
 
 /// `[[http.routes]]`: requests for `host` (any host when unset) whose path starts with
-/// `path_prefix` go to `component`, which exports `wasi:http/incoming-handler`.
+/// `path_prefix` go to `component`, a component of this node exporting
+/// `wasi:http/incoming-handler`, or, with `forward = true`, over wRPC to a node of the mesh
+/// that serves one (as `wrpc:http/incoming-handler`), found like any forwarded import.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpRouteConfig {
     /// The `[[components]]` name of a component exporting `wasi:http/incoming-handler`.
-    pub component: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// Forward the requests to another node instead (by `[[routes]]`, or discovery).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forward: bool,
+    /// With `forward`: the `[[mesh.links]]` entry naming where the requests go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     /// The path prefix, starting with `/`; the longest matching prefix wins.
     #[serde(default = "default_path_prefix")]
     pub path_prefix: String,

@@ -62,8 +62,9 @@ pub struct UpArgs {
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
     /// Serve a wasi:http component on the HTTP listener (repeatable): `PREFIX=COMPONENT`, or
-    /// `HOST/PREFIX=COMPONENT` for one host (an `[[http.routes]]` entry; needs --http).
-    #[arg(long = "http-route", value_name = "PREFIX=COMPONENT")]
+    /// `HOST/PREFIX=COMPONENT` for one host; `PREFIX=@mesh` (or `@mesh:LINK`) forwards the
+    /// requests to a node of the mesh serving one (an `[[http.routes]]` entry; needs --http).
+    #[arg(long = "http-route", value_name = "PREFIX=COMPONENT|@mesh")]
     http_routes: Vec<String>,
     /// Admin listen address (`admin.listen`, and enables it): health, readiness, peers and
     /// routes as JSON; port 0 picks a free port.
@@ -174,10 +175,10 @@ impl UpArgs {
             cfg.http.listen = addr;
         }
         for spec in &self.http_routes {
-            let Some((at, component)) = spec.split_once('=') else {
+            let Some((at, target)) = spec.split_once('=') else {
                 return Err(Failure {
                     message: format!(
-                        "--http-route `{spec}` is not PREFIX=COMPONENT (e.g. /=hello)"
+                        "--http-route `{spec}` is not PREFIX=COMPONENT or PREFIX=@mesh[:LINK] (e.g. /=hello)"
                     ),
                     status: EXIT_CONFIG_ERROR as u8,
                 });
@@ -187,8 +188,25 @@ impl UpArgs {
                 Some(i) => (Some(at[..i].to_owned()), at[i..].to_owned()),
                 None => (Some(at.to_owned()), "/".to_owned()),
             };
+            let (component, forward, link) = match target.strip_prefix("@mesh") {
+                Some("") => (None, true, None),
+                Some(rest) => match rest.strip_prefix(':').filter(|l| !l.is_empty()) {
+                    Some(link) => (None, true, Some(link.to_owned())),
+                    None => {
+                        return Err(Failure {
+                            message: format!(
+                                "--http-route `{spec}`: forward with `@mesh`, or `@mesh:LINK` for a [[mesh.links]] entry"
+                            ),
+                            status: EXIT_CONFIG_ERROR as u8,
+                        })
+                    }
+                },
+                None => (Some(target.to_owned()), false, None),
+            };
             cfg.http.routes.push(witmesh_config::HttpRouteConfig {
-                component: component.to_owned(),
+                component,
+                forward,
+                link,
                 path_prefix: prefix,
                 host,
             });

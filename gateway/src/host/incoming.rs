@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use bytes::Bytes;
+use hyper::body::Body;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::WasiHttpView as _;
 
@@ -19,11 +20,16 @@ impl LoadedComponent {
 
     /// Hands `req` to the component's `wasi:http/incoming-handler.handle` and returns its
     /// response once the component has set it (the body keeps streaming afterwards), or fails
-    /// after the component's call timeout.
-    pub async fn handle_http(
+    /// after the component's call timeout. `scheme` is how the request arrived.
+    pub async fn handle_http<B>(
         &self,
-        req: hyper::Request<Incoming>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, CallError> {
+        scheme: Scheme,
+        req: hyper::Request<B>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, CallError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<ErrorCode>,
+    {
         let Some(pre) = self.proxy.clone() else {
             return Err(CallError::Instantiate(format!(
                 "component {} does not export wasi:http/incoming-handler",
@@ -45,7 +51,7 @@ impl LoadedComponent {
         let http = store.data_mut();
         let request = http
             .http()
-            .new_incoming_request(Scheme::Http, req)
+            .new_incoming_request(scheme, req)
             .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let out = http
             .http()

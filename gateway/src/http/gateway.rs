@@ -31,6 +31,7 @@ use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
 use crate::route::Router;
 use crate::telemetry::{trace, TraceContext};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
 /// How long the request body may take to arrive.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,8 +55,20 @@ pub struct HttpRoute {
     pub host: Option<String>,
     /// The path prefix.
     pub path_prefix: String,
-    /// The component exporting `wasi:http/incoming-handler`.
-    pub component: Arc<LoadedComponent>,
+    /// What serves the requests.
+    pub target: HttpTarget,
+}
+
+/// What serves an [`HttpRoute`]'s requests.
+pub enum HttpTarget {
+    /// A component of this node exporting `wasi:http/incoming-handler`.
+    Local(Arc<LoadedComponent>),
+    /// A node of the mesh serving `wrpc:http/incoming-handler`, through the named link when
+    /// set.
+    Forward {
+        /// The `[[mesh.links]]` entry to use.
+        link: Option<String>,
+    },
 }
 
 /// A bound gateway listener.
@@ -155,8 +168,20 @@ impl Gateway {
 
     /// Hands the request to a wasi:http component; its response streams back.
     async fn serve_component(&self, route: &HttpRoute, req: Request<Incoming>) -> Answer {
-        let component = &route.component;
-        match component.handle_http(req).await {
+        let component = match &route.target {
+            HttpTarget::Local(c) => c,
+            HttpTarget::Forward { link } => {
+                let Caller::Router(router) = &self.caller else {
+                    return problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "no-provider",
+                        "this gateway cannot forward requests",
+                    );
+                };
+                return super::forward::forward(router, link.as_deref(), req).await;
+            }
+        };
+        match component.handle_http(Scheme::Http, req).await {
             Ok(response) => response.map(|body| {
                 body.map_err(|e| -> BodyError { format!("{e:?}").into() })
                     .boxed_unsync()

@@ -2,7 +2,9 @@
 //! ([`response`]), the JSON gateway that turns requests into wRPC calls ([`gateway`]) and its
 //! OpenAPI document ([`openapi`]).
 
+pub mod forward;
 pub mod gateway;
 pub mod openapi;
 pub mod response;
 pub mod server;
+pub mod wrpc_http;

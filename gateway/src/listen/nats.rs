@@ -10,6 +10,8 @@ use witmesh_config::NatsConfig;
 use wrpc_transport::Serve as _;
 
 use super::dispatch;
+use crate::host::LoadedComponent;
+use crate::serve::http_bridge::HttpBridge;
 use crate::serve::{CallMeta, Endpoint, Report};
 use crate::transport::failure::{HEADER_DEADLINE_MS, HEADER_ERROR_TO};
 use wrpc_transport_nats::NatsContext;
@@ -89,11 +91,13 @@ impl NatsListener {
             .with_context(|| format!("cannot connect to NATS at {}", cfg.url))
     }
 
-    /// Subscribes for every endpoint on `client` until `shutdown`.
+    /// Subscribes for every endpoint (and `bridge`, a wasi:http component served to other
+    /// nodes' HTTP listeners) on `client` until `shutdown`.
     pub async fn start(
         cfg: &NatsConfig,
         client: async_nats::Client,
         endpoints: &[Endpoint],
+        bridge: Option<Arc<LoadedComponent>>,
         shutdown: CancellationToken,
         tracker: TaskTracker,
     ) -> anyhow::Result<Self> {
@@ -122,6 +126,12 @@ impl NatsListener {
                 shutdown.clone(),
                 tracker.clone(),
             );
+        }
+        if let Some(component) = bridge {
+            HttpBridge::new(component, "nats")
+                .serve(&wrpc, shutdown.clone(), tracker.clone())
+                .await
+                .context("cannot subscribe for wrpc:http")?;
         }
         client.flush().await.context("NATS flush failed")?;
         Ok(NatsListener {

@@ -20,6 +20,8 @@ use wrpc_transport::Serve as _;
 
 use super::dispatch;
 use super::frame_guard::FrameGuard;
+use crate::host::LoadedComponent;
+use crate::serve::http_bridge::HttpBridge;
 use crate::serve::{CallMeta, Endpoint, Report};
 use crate::telemetry::metrics;
 
@@ -50,13 +52,15 @@ pub struct QuicListener {
 }
 
 impl QuicListener {
-    /// Binds `addr` and serves `endpoints` until `shutdown`; no frame may carry more than
-    /// `max_frame` bytes.
+    /// Binds `addr` and serves `endpoints` (and `bridge`, a wasi:http component served to
+    /// other nodes' HTTP listeners) until `shutdown`; no frame may carry more than `max_frame`
+    /// bytes.
     pub async fn start(
         addr: SocketAddr,
         server: quinn::ServerConfig,
         max_frame: u32,
         endpoints: &[Endpoint],
+        bridge: Option<Arc<LoadedComponent>>,
         shutdown: CancellationToken,
         tracker: TaskTracker,
     ) -> anyhow::Result<Self> {
@@ -83,6 +87,12 @@ impl QuicListener {
                 shutdown.clone(),
                 tracker.clone(),
             );
+        }
+        if let Some(component) = bridge {
+            HttpBridge::new(component, "quic")
+                .serve(&*wrpc, shutdown.clone(), tracker.clone())
+                .await
+                .context("cannot serve wrpc:http")?;
         }
         tracker.spawn(accept_connections(
             endpoint.clone(),

@@ -15,6 +15,7 @@
 pub mod announce;
 pub mod balance;
 pub mod discovery;
+pub mod open;
 pub mod version;
 
 use std::collections::HashMap;
@@ -290,7 +291,12 @@ impl Router {
 
     /// The deadline for calls to `func` through `route`.
     fn timeout(&self, func: &Func, route: Option<&RouteConfig>) -> Duration {
-        let key = format!("{}.{}", func.instance, func.name);
+        self.timeout_of(&func.instance, &func.name, route)
+    }
+
+    /// The deadline for calls to `instance.function` through `route`.
+    fn timeout_of(&self, instance: &str, function: &str, route: Option<&RouteConfig>) -> Duration {
+        let key = format!("{instance}.{function}");
         self.mesh
             .timeouts
             .get(&key)

@@ -3,6 +3,7 @@
 //! byte streams here.
 
 mod handler;
+pub mod http_bridge;
 
 pub use handler::{handle, CallMeta, Report, ServeError};
 

@@ -54,6 +54,26 @@ impl NatsOut {
         Ok(c)
     }
 
+    /// A way to invoke functions at the provider under `prefix` with values the caller
+    /// encodes itself (streams and futures), and the headers to send: the budget the
+    /// provider has and the trace context.
+    pub async fn invoker(
+        &self,
+        prefix: &str,
+        budget: Duration,
+    ) -> Result<(Arc<wrpc_transport_nats::Client>, HeaderMap), AttemptError> {
+        let client = self.client(prefix).await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HEADER_DEADLINE_MS,
+            budget.as_millis().max(1).to_string().as_str(),
+        );
+        for (name, value) in crate::telemetry::TraceContext::current().headers() {
+            headers.insert(name, value);
+        }
+        Ok((client, headers))
+    }
+
     /// One attempt of `func` at the provider under `prefix`, which must answer within
     /// `budget` (told to it in a header).
     pub async fn attempt(

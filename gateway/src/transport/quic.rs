@@ -164,11 +164,27 @@ impl QuicOut {
     }
 }
 
+impl QuicOut {
+    /// A way to invoke functions on the peer `addr` with values the caller encodes itself
+    /// (streams and futures): one stream per invocation on the peer's one connection.
+    pub async fn invoker(
+        &self,
+        addr: &HostPort,
+        server_name: &str,
+    ) -> Result<OneStream, AttemptError> {
+        Ok(OneStream {
+            conn: self.connection(addr, server_name).await?,
+            code: Arc::new(AtomicU64::new(NO_CODE)),
+        })
+    }
+}
+
 /// No reset code seen.
 const NO_CODE: u64 = u64::MAX;
 
-/// Opens one stream per invocation, capturing the code the provider resets it with.
-struct OneStream {
+/// Invokes over one peer connection, one stream per invocation, capturing the code the
+/// provider resets it with.
+pub struct OneStream {
     conn: quinn::Connection,
     code: Arc<AtomicU64>,
 }

@@ -1,0 +1,155 @@
+//! Calls whose values the caller encodes itself, such as `wrpc:http` requests with streamed
+//! bodies: the router picks the provider (by the same order, balancing and breakers as
+//! every forwarded call) and hands back a way to invoke it; the caller reports how it went.
+//! Such calls are not retried once sent: their streams cannot be replayed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+
+use super::{ForwardError, Last, Provider, Router, Target};
+use crate::telemetry::metrics;
+use crate::transport::quic::OneStream;
+use crate::transport::{Address, AttemptError};
+
+/// How to reach the chosen provider.
+pub enum Invoker {
+    /// wRPC over NATS, with the headers to send (deadline budget, trace context).
+    Nats {
+        /// The client for the provider's subject prefix.
+        client: Arc<wrpc_transport_nats::Client>,
+        /// Headers for the invocation.
+        headers: HeaderMap,
+    },
+    /// wRPC over the peer's QUIC connection.
+    Quic(OneStream),
+}
+
+/// A provider chosen for one call; give it back to [`Router::close`] with the outcome.
+pub struct Opened {
+    /// How to invoke it.
+    pub invoker: Invoker,
+    /// When the call must have its answer.
+    pub deadline: Instant,
+    instance: String,
+    function: String,
+    key: String,
+    last: Last,
+    started: Instant,
+    _running: metrics::Running,
+}
+
+impl Opened {
+    /// The provider's node id, for logs and problem bodies.
+    pub fn peer(&self) -> &str {
+        &self.last.peer
+    }
+}
+
+impl Router {
+    /// Picks a provider of `instance.function` for a call from `caller` (which selected
+    /// `link`), dialling it if need be; a provider that cannot be reached is counted against
+    /// its breaker and the next one tried.
+    pub async fn open(
+        &self,
+        caller: &str,
+        instance: &str,
+        function: &str,
+        link: Option<&str>,
+    ) -> Result<Opened, ForwardError> {
+        let (found, route, searched) = self.providers(instance, Some(function), link);
+        let providers: Vec<Provider> = found
+            .into_iter()
+            .filter(|p| matches!(p.target, Target::Remote(_)))
+            .collect();
+        let no_provider = |why: &str| ForwardError::NoProvider {
+            instance: instance.to_owned(),
+            searched: format!("{}{why}", searched.join(", ")),
+        };
+        if providers.is_empty() {
+            return Err(no_provider(""));
+        }
+        let started = Instant::now();
+        let deadline = started + self.timeout_of(instance, function, route);
+        let keys: Vec<String> = providers.iter().map(Provider::key).collect();
+        let mut tried = Vec::new();
+        loop {
+            let Some(i) = self.pick(&keys, &tried, Instant::now(), false) else {
+                return Err(no_provider(if tried.is_empty() {
+                    " (every provider is ejected after failures)"
+                } else {
+                    " (no provider could be reached)"
+                }));
+            };
+            let provider = &providers[i];
+            let budget = deadline.saturating_duration_since(Instant::now());
+            match self.invoker(provider, budget).await {
+                Ok(invoker) => {
+                    return Ok(Opened {
+                        invoker,
+                        deadline,
+                        instance: instance.to_owned(),
+                        function: function.to_owned(),
+                        key: keys[i].clone(),
+                        last: Last::of(provider),
+                        started,
+                        _running: metrics::global().running(instance, function, "outbound"),
+                    })
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        caller,
+                        instance,
+                        provider = keys[i].as_str(),
+                        "cannot reach the provider: {e}"
+                    );
+                    self.record(&keys[i], Duration::ZERO, Some(&e), false);
+                    tried.push(i);
+                }
+            }
+        }
+    }
+
+    async fn invoker(
+        &self,
+        provider: &Provider,
+        budget: Duration,
+    ) -> Result<Invoker, AttemptError> {
+        match &provider.target {
+            Target::Remote(Address::Nats { prefix }) => match &self.nats {
+                Some(n) => {
+                    let (client, headers) = n.invoker(prefix, budget).await?;
+                    Ok(Invoker::Nats { client, headers })
+                }
+                None => Err(AttemptError::NotSent {
+                    reason: "this node has no NATS connection; enable [nats]".to_owned(),
+                }),
+            },
+            Target::Remote(Address::Quic { addr, server_name }) => {
+                Ok(Invoker::Quic(self.quic.invoker(addr, server_name).await?))
+            }
+            Target::Local(_) => Err(AttemptError::NotSent {
+                reason: "a local component cannot take this call over wRPC".to_owned(),
+            }),
+        }
+    }
+
+    /// Learns from a call made through [`Router::open`]: its latency (up to the answer) and
+    /// whether it failed, for the balancer, the breaker and the metrics.
+    pub fn close(&self, opened: Opened, failure: Option<&AttemptError>) {
+        let took = opened.started.elapsed();
+        self.record(&opened.key, took, failure, false);
+        metrics::global().call(
+            &metrics::Call {
+                instance: &opened.instance,
+                function: &opened.function,
+                direction: "outbound",
+                transport: opened.last.transport,
+                peer: &opened.last.peer,
+                outcome: failure.map_or("ok", |e| e.class().as_str()),
+            },
+            took,
+        );
+    }
+}
