@@ -27,6 +27,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("vclient", "VCLIENT", "witmesh_test_vclient"),
     ("http-hello", "HTTP_HELLO", "witmesh_test_http_hello"),
     ("tally", "TALLY", "witmesh_test_tally"),
+    ("counters", "COUNTERS", "witmesh_test_counters"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -94,3 +94,10 @@ pub fn http_hello() -> &'static Path {
 pub fn tally() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_TALLY"))
 }
+
+/// The counters component: exports `witmesh:counters/counters@0.1.0`, keeping the `counter`
+/// resources itself (`home` answers `component`).
+#[must_use]
+pub fn counters() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_COUNTERS"))
+}

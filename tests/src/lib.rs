@@ -215,6 +215,17 @@ pub mod counters_server {
     });
 }
 
+/// wRPC client bindings of the counters (world `counters-client` of `tests/wit/counters`), for
+/// calling a provider of the resource directly:
+/// `counters_client::witmesh::counters::counters::{Counter, make, peek, finish}`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod counters_client {
+    wit_bindgen_wrpc::generate!({
+        world: "counters-client",
+        path: "wit/counters",
+    });
+}
+
 /// wRPC client bindings for a served tally component (world `tally-client` of `tests/wit/tally`):
 /// `tally_client::witmesh::tally::tally::{count, keep, add_kept}`.
 #[allow(missing_docs, clippy::all, clippy::pedantic, unused)]

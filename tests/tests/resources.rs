@@ -1,11 +1,14 @@
 //! Forwarded resources: the tally component on sidecar A uses `witmesh:counters` counters kept
 //! by native wRPC providers. The constructor, methods and the functions that pass handles
 //! (`borrow` and `own`, in parameters and results) are forwarded, and every call that passes a
-//! handle goes to the provider that issued it, though discovery offers two.
+//! handle goes to the provider that issued it, though discovery offers two. A component on
+//! another sidecar provides them as well: its resources live in one resident instance, and a
+//! plain wRPC client can hold their handles too.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use witmesh_tests::components;
+use witmesh_tests::counters_client::witmesh::counters::counters::{self as counters, Counter};
 use witmesh_tests::harness::{NatsServer, Sidecar};
 use witmesh_tests::native::{serve_counters, NativeCounters};
 use witmesh_tests::tally_client::witmesh::tally::tally;
@@ -89,4 +92,64 @@ async fn a_route_pins_resources_to_its_provider_and_a_dead_one_fails_clearly() {
     a.wait_for_log("counter.add");
     let got = tally::count(&wrpc, None, 2, 2).await.unwrap();
     assert_eq!((got.added, got.finished), (4, 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_on_another_sidecar_provides_the_resources() {
+    let nats = NatsServer::start();
+    let b = Sidecar::node(&nats, "b", &[components::counters()], &[], &[]);
+    let a = tally_sidecar(&nats, "a", &[]);
+    a.wait_for_log("discovered node b");
+
+    // Through A: every forwarded call that passes a handle reaches B's one instance.
+    let wrpc = client(&nats, "a").await;
+    for i in 0..8u32 {
+        let got = tally::count(&wrpc, None, i, 5)
+            .await
+            .unwrap_or_else(|e| panic!("count({i}, 5): {e:#}\n{}\n{}", a.logs(), b.logs()));
+        assert_eq!(
+            (
+                got.home.as_str(),
+                got.added,
+                got.peeked,
+                got.finished,
+                got.made
+            ),
+            ("component", i + 5, i + 5, i + 5, i + 2)
+        );
+    }
+    tally::keep(&wrpc, None, 40).await.unwrap();
+    assert_eq!(tally::add_kept(&wrpc, None, 2).await.unwrap(), 42);
+
+    // Directly, as a plain wit-bindgen-wrpc client of B: constructor, methods, a borrow and
+    // an own passed back, and a handle kept across calls.
+    let direct = client(&nats, "b").await;
+    let c = Counter::new(&direct, None, 10).await.unwrap();
+    assert_eq!(
+        Counter::add(&direct, None, &c.as_borrow(), 5)
+            .await
+            .unwrap(),
+        15
+    );
+    assert_eq!(
+        counters::peek(&direct, None, &c.as_borrow()).await.unwrap(),
+        15
+    );
+    let made = counters::make(&direct, None, 3).await.unwrap();
+    assert_eq!(
+        Counter::add(&direct, None, &made.as_borrow(), 1)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(counters::finish(&direct, None, &c).await.unwrap(), 15);
+
+    // A handle B did not issue fails that call with a reason in B's log; B keeps serving.
+    let forged = wrpc_transport::ResourceBorrow::<Counter>::from(bytes::Bytes::from_static(
+        b"0123456789abcdef",
+    ));
+    assert!(counters::peek(&direct, None, &forged).await.is_err());
+    b.wait_for_log("not issued by the running instance");
+    let after = counters::peek(&direct, None, &made.as_borrow()).await;
+    assert_eq!(after.unwrap_or_else(|e| panic!("{e:#}\n{}", b.logs())), 4);
 }

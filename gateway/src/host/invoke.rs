@@ -7,7 +7,8 @@
 //! failure (trap, deadline, out-of-memory, a value that cannot cross) discards the instance,
 //! so nothing poisoned is reused; concurrency is unchanged, since each running call holds its
 //! own instance. Mode `fresh` instantiates per call for components that must not keep state
-//! between callers. Either way, resources cannot outlive a call yet.
+//! between callers. Functions that pass resource handles run in the component's one resident
+//! instance instead, which keeps its resources ([`super::resident`]).
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,8 @@ use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
-use super::convert::{from_val, to_val, ConvertError};
+use super::convert::{from_val, from_val_with, to_val, to_val_with, ConvertError};
+use super::resident::{ExportTable, Resident};
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
 use crate::route::ForwardError;
@@ -110,6 +112,11 @@ impl LoadedComponent {
                 limit: self.policy.max_concurrency,
                 waited: start.elapsed(),
             })?;
+        if let Some(resident) = self.resident.as_ref().filter(|_| export.handles) {
+            return self
+                .call_resident(resident, export, params, deadline, start)
+                .await;
+        }
         // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
         // that never leaves wasm; dropping the future drops the store and instance with it.
         match tokio::time::timeout_at(deadline, self.run(export, params, deadline)).await {
@@ -155,6 +162,111 @@ impl LoadedComponent {
             .collect::<Result<Vec<_>, _>>()?;
         if reuse {
             self.put_idle(warm);
+        }
+        Ok(values)
+    }
+
+    /// A call in the resident instance: it waits its turn until `deadline`, and takes the
+    /// instance out while it runs, so a call that fails or is abandoned midway leaves no
+    /// half-run instance behind (the next call makes a fresh one).
+    async fn call_resident(
+        &self,
+        resident: &tokio::sync::Mutex<Option<Resident>>,
+        export: &Export,
+        params: &[Value],
+        deadline: Deadline,
+        start: Instant,
+    ) -> Result<Vec<Value>, CallError> {
+        let budget = deadline.saturating_duration_since(Deadline::now());
+        let mut slot = tokio::time::timeout_at(deadline, resident.lock())
+            .await
+            .map_err(|_| CallError::Overloaded {
+                limit: 1,
+                waited: start.elapsed(),
+            })?;
+        let current = match slot.take() {
+            Some(r) => r,
+            None => Resident {
+                warm: self.instantiate().await?,
+                table: ExportTable::new(self.name.clone()),
+            },
+        };
+        let run = self.run_resident(current, export, params, deadline);
+        match tokio::time::timeout_at(deadline, run).await {
+            Ok(Ok((values, kept))) => {
+                *slot = Some(kept);
+                Ok(values)
+            }
+            // Parameters the instance never saw (a handle it did not issue): it is intact.
+            Ok(Err((e, Some(kept)))) => {
+                *slot = Some(kept);
+                Err(e)
+            }
+            Ok(Err((e, None))) => {
+                tracing::warn!(
+                    component = &*self.name,
+                    "a failed call discarded the instance keeping the resources: {e}"
+                );
+                Err(e)
+            }
+            Err(_) => Err(CallError::Deadline(budget)),
+        }
+    }
+
+    async fn run_resident(
+        &self,
+        mut r: Resident,
+        export: &Export,
+        params: &[Value],
+        deadline: Deadline,
+    ) -> Result<(Vec<Value>, Resident), (CallError, Option<Resident>)> {
+        let func = &export.func;
+        let args = match func
+            .params
+            .iter()
+            .zip(params)
+            .map(|(t, v)| to_val_with(t, v, &mut r.table))
+            .collect::<Result<Vec<Val>, _>>()
+        {
+            Ok(args) => args,
+            Err(e) => return Err((e.into(), Some(r))),
+        };
+        self.run_in(&mut r, export, &args, deadline)
+            .await
+            .map(|values| (values, r))
+            .map_err(|e| (e, None))
+    }
+
+    async fn run_in(
+        &self,
+        r: &mut Resident,
+        export: &Export,
+        args: &[Val],
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CallError> {
+        let func = &export.func;
+        let warm = &mut r.warm;
+        warm.store.set_epoch_deadline(1);
+        warm.store.data_mut().deadline = Some(deadline.into_std());
+        let f = warm
+            .instance
+            .get_func(&mut warm.store, export.index)
+            .ok_or_else(|| CallError::Instantiate(format!("export `{}` vanished", func.name)))?;
+        let mut results = vec![Val::Bool(false); func.results.len()];
+        f.call_async(&mut warm.store, args, &mut results)
+            .await
+            .map_err(|e| classify(e, CallError::Trap))?;
+        let values = func
+            .results
+            .iter()
+            .zip(&results)
+            .map(|(t, v)| from_val_with(t, v, &mut r.table).map_err(CallError::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        for ended in std::mem::take(&mut r.table.evicted) {
+            ended
+                .resource_drop_async(&mut r.warm.store)
+                .await
+                .map_err(|e| classify(e, CallError::Trap))?;
         }
         Ok(values)
     }

@@ -14,6 +14,7 @@ mod lattice;
 mod link;
 mod logging;
 mod remote;
+mod resident;
 mod state;
 mod stdio;
 mod usage;
@@ -114,6 +115,9 @@ pub struct LoadedComponent {
     slots: Arc<Semaphore>,
     /// Warm instances between calls (instance mode `reuse`).
     idle: std::sync::Mutex<Vec<invoke::Warm>>,
+    /// For a component whose exports pass resources: the one instance that keeps them and
+    /// runs the functions passing handles (made on the first call, discarded on a failure).
+    resident: Option<tokio::sync::Mutex<Option<resident::Resident>>>,
     /// Live instances and their memory, for metrics.
     usage: Arc<usage::Usage>,
     /// Functions the component exports, as wRPC names them.
@@ -129,6 +133,24 @@ pub struct Export {
     /// The function's resolved types and names.
     pub func: Func,
     index: ComponentExportIndex,
+    /// Whether its parameters or results hold resource handles: it runs in the resident
+    /// instance that keeps the resources.
+    handles: bool,
+}
+
+impl Export {
+    fn new(func: Func, index: ComponentExportIndex) -> Self {
+        let handles = func
+            .params
+            .iter()
+            .chain(func.results.iter())
+            .any(witmesh_proto::Ty::has_handles);
+        Export {
+            func,
+            index,
+            handles,
+        }
+    }
 }
 
 impl LoadedComponent {
@@ -234,12 +256,17 @@ impl LoadedComponent {
                 known: known.join(", "),
             });
         }
-        let exports = exports
+        let exports: Vec<Export> = exports
             .into_iter()
             .filter(|e| only.is_empty() || only.contains(&e.func.instance))
             .collect();
         let name: Arc<str> = Arc::from(name);
+        let resident = exports
+            .iter()
+            .any(|e| e.handles)
+            .then(|| tokio::sync::Mutex::new(None));
         Ok(LoadedComponent {
+            resident,
             http_policy: http::HttpPolicy {
                 component: name.clone(),
                 allowed_hosts: policy.allow_http_hosts.clone().into(),
@@ -276,10 +303,7 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
                             if let Some(index) =
                                 component.get_export_index(Some(&inst_idx), &f.name)
                             {
-                                out.push(Export {
-                                    func: Func::new(wit, &instance, f),
-                                    index,
-                                });
+                                out.push(Export::new(Func::new(wit, &instance, f), index));
                             }
                         }
                     }
@@ -290,10 +314,7 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
                                 Some(p) => resolve.id_of_name(p, &world_name.name),
                                 None => world_name.name.clone(),
                             };
-                            out.push(Export {
-                                func: Func::new(wit, &instance, f),
-                                index,
-                            });
+                            out.push(Export::new(Func::new(wit, &instance, f), index));
                         }
                     }
                     wit_parser::WorldItem::Type(_) => {}
