@@ -14,6 +14,7 @@ use witmesh::transport::AttemptError;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Value, WitSet};
 use witmesh_tests::components;
+use witmesh_tests::faults_client::witmesh::faults::faults;
 use witmesh_tests::harness::{quic_connect, wait_until, NatsServer, Sidecar, READY_TIMEOUT};
 use witmesh_tests::native::{serve_greeter, serve_raw, NativeGreeter};
 use witmesh_tests::relay_client::witmesh::relay::relay;
@@ -288,7 +289,7 @@ async fn failure_classes_and_messages_reach_callers_across_hops() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn failure_classes_cross_quic_as_reset_codes() {
+async fn failure_classes_and_messages_cross_quic_as_reset_codes_and_notices() {
     let nats = NatsServer::start();
     let b = provider(&nats, "b", &[NO_DISCOVERY]);
     let b_cert = b.dir.path().join(".witmesh/dev-cert.pem");
@@ -311,6 +312,19 @@ async fn failure_classes_cross_quic_as_reset_codes() {
             .unwrap_err(),
     );
     assert_eq!(trap.class, Class::Trap, "{trap}");
+    // B's message came in its notice, beside the reset code.
+    assert!(
+        trap.message.contains("on node b") && trap.message.contains("in component"),
+        "{trap}"
+    );
+    assert!(!trap.message.contains("sent no notice"), "{trap}");
+
+    // An upstream QUIC caller asks for no notices and gets none: a plain failed call.
+    let upstream = quic_client(&b).await;
+    let started = Instant::now();
+    assert!(faults::trap(&upstream, ()).await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(faults::ok(&upstream, (), 1).await.unwrap(), 2);
     drop(a);
 }
 

@@ -24,17 +24,25 @@ use crate::host::LoadedComponent;
 use crate::serve::http_bridge::HttpBridge;
 use crate::serve::{CallMeta, Endpoint, Report};
 use crate::telemetry::metrics;
+use crate::transport::notice::Notices;
 
 /// wRPC's dispatcher over QUIC streams whose send side counts as in-flight work until the
 /// caller has received the results, so a drain waits for delivery, not just for the handler.
 /// Its receive side is guarded: frame lengths from the wire are checked before wRPC's frame
 /// reader allocates for them.
 type Dispatcher =
-    wrpc_transport::Server<FailCode, FrameGuard<RecvStream>, TrackedSend, DrainAwareStreams>;
+    wrpc_transport::Server<StreamCx, FrameGuard<RecvStream>, TrackedSend, DrainAwareStreams>;
 
 /// The failure class code a handler sets for its stream (0: none), which the stream's send
 /// side resets the stream with.
 type FailCode = Arc<AtomicU32>;
+
+/// What a handler knows about its stream: where its failure goes.
+pub struct StreamCx {
+    code: FailCode,
+    notices: Notices,
+    stream: u64,
+}
 
 /// The application error code a stream is stopped with once it is done (as upstream's QUIC
 /// transport does).
@@ -74,9 +82,13 @@ impl QuicListener {
                 .serve(&func.instance, &func.name, ep.param_paths())
                 .await
                 .with_context(|| format!("cannot serve `{}.{}`", func.instance, func.name))?;
-            let meta = |code: FailCode| CallMeta {
+            let meta = |cx: StreamCx| CallMeta {
                 budget: None,
-                report: Report::Quic(code),
+                report: Report::Quic {
+                    code: cx.code,
+                    notices: cx.notices,
+                    stream: cx.stream,
+                },
                 transport: "quic",
                 trace: Default::default(),
             };
@@ -148,6 +160,7 @@ async fn accept_streams(
     tracker: TaskTracker,
 ) {
     let peer = conn.remote_address();
+    let notices = Notices::watch(&conn);
     loop {
         let streams = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -156,16 +169,21 @@ async fn accept_streams(
         let Ok((tx, rx)) = streams else { break };
         let wrpc = wrpc.clone();
         let token = tracker.token();
+        let cx = StreamCx {
+            code: FailCode::default(),
+            notices: notices.clone(),
+            stream: u64::from(tx.id()),
+        };
         // Read each header in its own task so one slow stream cannot stall the connection.
         tokio::spawn(async move {
-            let code = FailCode::default();
+            let code = cx.code.clone();
             let tx = TrackedSend {
                 inner: tx,
                 code: code.clone(),
                 _token: token,
             };
             let rx = FrameGuard::new(rx, max_frame);
-            let one = OneStream(Mutex::new(Some((code, tx, rx))));
+            let one = OneStream(Mutex::new(Some((cx, tx, rx))));
             match tokio::time::timeout(HEADER_TIMEOUT, wrpc.accept(one)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(AcceptError::UnhandledFunction { instance, name })) => {
@@ -193,14 +211,14 @@ async fn accept_streams(
 }
 
 /// One already-accepted stream pair, presented to wRPC's dispatcher.
-struct OneStream(Mutex<Option<(FailCode, TrackedSend, FrameGuard<RecvStream>)>>);
+struct OneStream(Mutex<Option<(StreamCx, TrackedSend, FrameGuard<RecvStream>)>>);
 
 impl Accept for OneStream {
-    type Context = FailCode;
+    type Context = StreamCx;
     type Outgoing = TrackedSend;
     type Incoming = FrameGuard<RecvStream>;
 
-    async fn accept(&self) -> std::io::Result<(FailCode, TrackedSend, FrameGuard<RecvStream>)> {
+    async fn accept(&self) -> std::io::Result<(StreamCx, TrackedSend, FrameGuard<RecvStream>)> {
         self.0
             .lock()
             .await

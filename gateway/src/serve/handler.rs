@@ -15,6 +15,7 @@ use crate::telemetry::metrics::{self, Call};
 use crate::telemetry::{trace, TraceContext};
 use crate::transport::failure::Class;
 use crate::transport::nats::publish_report;
+use crate::transport::notice::Notices;
 
 /// Why an invocation failed. The log says why; witmesh callers are told the class and the
 /// message ([`Report`]); other callers see the stream end without results.
@@ -72,8 +73,16 @@ pub enum Report {
         /// The caller's report subject.
         subject: String,
     },
-    /// Reset the QUIC stream with the class's code: the listener reads the code from here.
-    Quic(Arc<AtomicU32>),
+    /// Reset the QUIC stream with the class's code (the listener reads the code from here),
+    /// and send the caller a notice with the message when it asked for notices.
+    Quic {
+        /// The code the stream is reset with.
+        code: Arc<AtomicU32>,
+        /// The connection's notices.
+        notices: Notices,
+        /// The call's stream id.
+        stream: u64,
+    },
 }
 
 impl Report {
@@ -83,7 +92,14 @@ impl Report {
             Report::Nats { nats, subject } => {
                 publish_report(nats, subject, class, node, message).await;
             }
-            Report::Quic(code) => code.store(class.quic_code(), Ordering::Release),
+            Report::Quic {
+                code,
+                notices,
+                stream,
+            } => {
+                notices.send(*stream, class, node, message).await;
+                code.store(class.quic_code(), Ordering::Release);
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod call;
 pub mod failure;
 pub mod nats;
+pub mod notice;
 pub mod quic;
 
 use std::fmt;

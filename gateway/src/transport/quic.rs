@@ -23,6 +23,7 @@ use wrpc_transport::Invoke;
 
 use super::call::{attempt, FailureWatch};
 use super::failure::Class;
+use super::notice::{self, Inbox};
 use super::{AttemptError, RemoteFailure};
 
 /// Keep-alive on peer connections, so an idle connection to a live peer stays open.
@@ -35,12 +36,15 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5); // loopback and LA
 /// The code a stream is stopped with once done, as upstream's QUIC transport uses.
 const STREAM_DONE: VarInt = VarInt::from_u32(1);
 
+/// A peer's one connection and the failure notices it sends.
+type Peer = (quinn::Connection, Arc<Inbox>);
+
 /// Calls providers over QUIC.
 pub struct QuicOut {
     client: Option<quinn::ClientConfig>,
     trust_problem: String,
     endpoints: Mutex<HashMap<bool, quinn::Endpoint>>,
-    conns: Mutex<HashMap<(SocketAddr, String), quinn::Connection>>,
+    conns: Mutex<HashMap<(SocketAddr, String), Peer>>,
 }
 
 impl QuicOut {
@@ -91,7 +95,7 @@ impl QuicOut {
         &self,
         addr: &HostPort,
         server_name: &str,
-    ) -> Result<quinn::Connection, AttemptError> {
+    ) -> Result<Peer, AttemptError> {
         let not_sent = |reason: String| AttemptError::NotSent { reason };
         let Some(client) = &self.client else {
             return Err(not_sent(self.trust_problem.clone()));
@@ -106,9 +110,9 @@ impl QuicOut {
         };
         let key = (sock, server_name.to_owned());
         let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(&key) {
+        if let Some((c, inbox)) = conns.get(&key) {
             if c.close_reason().is_none() {
-                return Ok(c.clone());
+                return Ok((c.clone(), inbox.clone()));
             }
             conns.remove(&key);
         }
@@ -128,8 +132,9 @@ impl QuicOut {
                     "QUIC handshake with {addr} (as `{server_name}`) failed: {e}"
                 ))
             })?;
-        conns.insert(key, conn.clone());
-        Ok(conn)
+        let inbox = notice::subscribe(&conn).await;
+        conns.insert(key, (conn.clone(), inbox.clone()));
+        Ok((conn, inbox))
     }
 
     /// One attempt of `func` at the peer `addr`.
@@ -142,29 +147,16 @@ impl QuicOut {
         params: Bytes,
         limits: Limits,
     ) -> Result<Vec<Value>, AttemptError> {
-        let conn = self.connection(addr, server_name).await?;
-        let code = Arc::new(AtomicU64::new(NO_CODE));
-        let stream = OneStream {
-            conn,
-            code: code.clone(),
+        let stream = self.invoker(addr, server_name).await?;
+        let reports = ResetReports {
+            code: stream.code.clone(),
+            stream: stream.stream.clone(),
+            inbox: stream.inbox.clone(),
+            node: addr.to_string(),
         };
-        attempt(
-            &stream,
-            (),
-            instance,
-            func,
-            params,
-            limits,
-            ResetReports {
-                code,
-                node: addr.to_string(),
-            },
-        )
-        .await
+        attempt(&stream, (), instance, func, params, limits, reports).await
     }
-}
 
-impl QuicOut {
     /// A way to invoke functions on the peer `addr` with values the caller encodes itself
     /// (streams and futures): one stream per invocation on the peer's one connection.
     pub async fn invoker(
@@ -172,21 +164,29 @@ impl QuicOut {
         addr: &HostPort,
         server_name: &str,
     ) -> Result<OneStream, AttemptError> {
+        let (conn, inbox) = self.connection(addr, server_name).await?;
         Ok(OneStream {
-            conn: self.connection(addr, server_name).await?,
+            conn,
             code: Arc::new(AtomicU64::new(NO_CODE)),
+            stream: Arc::new(AtomicU64::new(NO_STREAM)),
+            inbox,
         })
     }
 }
 
 /// No reset code seen.
 const NO_CODE: u64 = u64::MAX;
+/// No stream opened yet.
+const NO_STREAM: u64 = u64::MAX;
 
 /// Invokes over one peer connection, one stream per invocation, capturing the code the
 /// provider resets it with.
 pub struct OneStream {
     conn: quinn::Connection,
     code: Arc<AtomicU64>,
+    /// The id of the stream last opened, which the provider's notice names.
+    stream: Arc<AtomicU64>,
+    inbox: Arc<Inbox>,
 }
 
 impl Invoke for OneStream {
@@ -206,6 +206,7 @@ impl Invoke for OneStream {
         P: AsRef<[Option<usize>]> + Send + Sync,
     {
         let (tx, rx) = self.conn.open_bi().await?;
+        self.stream.store(u64::from(tx.id()), Ordering::Release);
         let rx = CaptureReset {
             inner: rx,
             code: self.code.clone(),
@@ -260,11 +261,17 @@ impl wrpc_transport::frame::ConnHandler<CaptureReset, SendStream> for Streams {
     }
 }
 
-/// The class a provider reset the stream with, read once the stream ended.
+/// The class a provider reset the stream with, read once the stream ended, and the message
+/// its notice brings.
 struct ResetReports {
     code: Arc<AtomicU64>,
+    stream: Arc<AtomicU64>,
+    inbox: Arc<Inbox>,
     node: String,
 }
+
+/// How long after a reset the provider's notice may still be on its way.
+const NOTICE_GRACE: Duration = Duration::from_millis(50); // sent before the reset, on the same connection
 
 impl FailureWatch for ResetReports {
     async fn wait(&mut self) -> RemoteFailure {
@@ -273,10 +280,14 @@ impl FailureWatch for ResetReports {
 
     async fn after_end(&mut self) -> Option<RemoteFailure> {
         let class = Class::from_quic_code(self.code.load(Ordering::Acquire))?;
-        Some(RemoteFailure {
-            class,
-            node: self.node.clone(),
-            message: "the provider reset the stream with this class (QUIC carries no message; see the provider's log)".to_owned(),
-        })
+        let stream = self.stream.load(Ordering::Acquire);
+        match self.inbox.take(stream, NOTICE_GRACE).await {
+            Some(notice) if notice.class == class => Some(notice),
+            _ => Some(RemoteFailure {
+                class,
+                node: self.node.clone(),
+                message: "the provider reset the stream with this class and sent no notice (see the provider's log)".to_owned(),
+            }),
+        }
     }
 }
