@@ -247,6 +247,26 @@ pub mod mesh_client {
     });
 }
 
+/// wRPC server bindings of the bytes provider (world `bytes-provider` of `tests/wit/bytes`):
+/// a native program taking and giving `stream<u8>`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod bytes_server {
+    wit_bindgen_wrpc::generate!({
+        world: "bytes-provider",
+        path: "wit/bytes",
+    });
+}
+
+/// wRPC server bindings of `witmesh:mesh/reflect` (world `reflector` of `proto-wit/wit`), for a
+/// native provider that tells sidecars its WIT.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused)]
+pub mod reflect_server {
+    wit_bindgen_wrpc::generate!({
+        world: "witmesh:mesh/reflector",
+        path: "../proto-wit/wit",
+    });
+}
+
 pub mod native;
 
 /// One WAVE value for each echo function of the every-type component that takes one value:

@@ -226,3 +226,122 @@ pub async fn serve_counters(
     });
     Ok((wrpc, announce))
 }
+
+/// The byte a native bytes provider sends at offset `i` of a download.
+#[must_use]
+pub fn pattern(i: u64) -> u8 {
+    (i.wrapping_mul(2_654_435_761) >> 11) as u8
+}
+
+/// FNV-1a (32 bits) over `data`, continuing from `h`.
+#[must_use]
+pub fn fnv1a(mut h: u32, data: &[u8]) -> u32 {
+    for b in data {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// FNV-1a's starting value.
+pub const FNV_START: u32 = 0x811c_9dc5;
+
+/// A native provider of `witmesh:bytes/bytes`, which also tells sidecars its WIT.
+#[derive(Clone)]
+pub struct NativeBytes;
+
+impl<Ctx: Send> crate::bytes_server::exports::witmesh::bytes::bytes::Handler<Ctx> for NativeBytes {
+    async fn upload(
+        &self,
+        _: Ctx,
+        mut data: std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>,
+    ) -> anyhow::Result<crate::bytes_server::exports::witmesh::bytes::bytes::Received> {
+        let (mut len, mut hash) = (0u64, FNV_START);
+        while let Some(chunk) = data.next().await {
+            len += chunk.len() as u64;
+            hash = fnv1a(hash, &chunk);
+        }
+        Ok(crate::bytes_server::exports::witmesh::bytes::bytes::Received { len, hash })
+    }
+
+    async fn download(
+        &self,
+        _: Ctx,
+        len: u64,
+        chunk: u32,
+    ) -> anyhow::Result<std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>> {
+        let chunk = u64::from(chunk.max(1));
+        let chunks = (0..len.div_ceil(chunk)).map(move |c| {
+            let (start, end) = (c * chunk, ((c + 1) * chunk).min(len));
+            (start..end).map(pattern).collect::<Bytes>()
+        });
+        Ok(Box::pin(futures::stream::iter(chunks)))
+    }
+}
+
+impl<Ctx: Send> crate::reflect_server::exports::witmesh::mesh::reflect::Handler<Ctx>
+    for NativeBytes
+{
+    async fn wit(
+        &self,
+        _: Ctx,
+        instance: String,
+    ) -> anyhow::Result<Option<Vec<crate::reflect_server::exports::witmesh::mesh::reflect::WitFile>>>
+    {
+        Ok((instance == BYTES_INSTANCE).then(|| {
+            vec![
+                crate::reflect_server::exports::witmesh::mesh::reflect::WitFile {
+                    name: "witmesh:bytes.wit".to_owned(),
+                    text: include_str!("../wit/bytes/bytes.wit").to_owned(),
+                },
+            ]
+        }))
+    }
+}
+
+/// The instance the native bytes provider serves.
+pub const BYTES_INSTANCE: &str = "witmesh:bytes/bytes@0.1.0";
+
+/// Serves [`NativeBytes`] (and its reflection) over NATS at `url` under `prefix`, announcing it
+/// to witmesh discovery as node `prefix` once a second until the returned task is aborted.
+pub async fn serve_bytes(
+    url: &str,
+    prefix: &str,
+) -> anyhow::Result<(wrpc_transport_nats::Client, tokio::task::JoinHandle<()>)> {
+    let nats = async_nats::connect(url).await.context("connect")?;
+    let wrpc = wrpc_transport_nats::Client::new(nats.clone(), prefix, None).await?;
+    let mut all = Vec::new();
+    for (_, _, s) in crate::bytes_server::serve(&wrpc, NativeBytes).await? {
+        all.push(s);
+    }
+    for (_, _, s) in crate::reflect_server::serve(&wrpc, NativeBytes).await? {
+        all.push(s);
+    }
+    for mut stream in all {
+        tokio::spawn(async move {
+            while let Some(Ok(call)) = stream.next().await {
+                tokio::spawn(async move {
+                    let _ = call.await;
+                });
+            }
+        });
+    }
+    nats.flush().await?;
+    let me = format!(
+        r#"{{"node":"{prefix}","nats_prefix":"{prefix}","instances":["{BYTES_INSTANCE}"],"ttl_ms":3000}}"#
+    );
+    let announce = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if nats
+                .publish("witmesh.discovery.default", me.clone().into())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    Ok((wrpc, announce))
+}

@@ -29,9 +29,14 @@ use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
+use crate::route::open::Invoker;
 use crate::route::Router;
 use crate::telemetry::{trace, TraceContext};
+use crate::transport::bytes_stream::{self, is_byte_stream, Answer as StreamAnswer, ByteStream};
+use crate::transport::AttemptError;
+use futures::StreamExt as _;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use witmesh_proto::value::StreamValue;
 
 /// How long the request body may take to arrive.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -326,6 +331,9 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains(OCTET_STREAM));
         let func = self.func(instance, function).await?;
+        if super::openapi::streams_bytes(&func) {
+            return self.call_streaming(&func, raw_in, req).await;
+        }
         if super::openapi::passes_handles(&func) {
             return Err(Refusal::new(
                 StatusCode::NOT_IMPLEMENTED,
@@ -389,6 +397,140 @@ impl Gateway {
             out.insert(name.to_owned(), json::to_json(ty, v));
         }
         Ok(json_answer(StatusCode::OK, &Json::Object(out)))
+    }
+
+    /// A call of a function whose one parameter or one result is a `stream<u8>`: the request
+    /// body streams into the parameter, or the result streams out as the response body.
+    async fn call_streaming(
+        &self,
+        func: &Func,
+        raw_in: bool,
+        req: Request<Incoming>,
+    ) -> Result<Answer, Refusal> {
+        let target = format!("{}.{}", func.instance, func.name);
+        let Caller::Router(router) = &self.caller else {
+            return Err(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "unsupported",
+                format!("{target}: this gateway cannot stream"),
+            ));
+        };
+        let (params, input) = if is_byte_stream(&func.params) {
+            if !raw_in {
+                return Err(Refusal::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "bad-value",
+                    format!("{target}: its one parameter is a stream<u8>: send the bytes as a raw {OCTET_STREAM} body (`{}`)", func.signature),
+                ));
+            }
+            let body = req.into_body().into_data_stream().map(|frame| {
+                frame.map_err(|e| std::io::Error::new(std::io::ErrorKind::BrokenPipe, e))
+            });
+            let input: ByteStream = Box::pin(body);
+            (vec![Value::Stream(StreamValue::Pending)], Some(input))
+        } else {
+            let body = self.body(req).await?;
+            let doc: Json = if body.is_empty() && func.params.is_empty() {
+                Json::Array(Vec::new())
+            } else {
+                serde_json::from_slice(&body).map_err(|e| {
+                    Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad-json",
+                        format!("{target}: the body is not JSON: {e}"),
+                    )
+                })?
+            };
+            let params =
+                json::values_from_json(&func.params, &func.param_names, &func.param_labels, &doc)
+                    .map_err(|e| {
+                    Refusal::call(&CallFailure::bad_value(
+                        &target,
+                        format!("{e} (the function is `{}`)", func.signature),
+                    ))
+                })?;
+            (params, None)
+        };
+        let opened = router
+            .open("http", &func.instance, &func.name, None)
+            .await
+            .map_err(|e| {
+                Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no-provider",
+                    e.to_string(),
+                )
+            })?;
+        let provided = opened.provided().to_owned();
+        let run = async {
+            match &opened.invoker {
+                Invoker::Nats { client, headers } => {
+                    bytes_stream::call(
+                        &**client,
+                        Some(headers.clone()),
+                        &provided,
+                        func,
+                        params,
+                        input,
+                        self.limits,
+                    )
+                    .await
+                }
+                Invoker::Quic(stream) => {
+                    bytes_stream::call(stream, (), &provided, func, params, input, self.limits)
+                        .await
+                }
+            }
+        };
+        let budget = opened
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        let result = match tokio::time::timeout(budget, run).await {
+            Ok(r) => r,
+            Err(_) => Err(AttemptError::Deadline { after: budget }),
+        };
+        let peer = opened.peer().to_owned();
+        router.close(opened, result.as_ref().err());
+        match result {
+            Ok(StreamAnswer::Stream(data)) => {
+                let body = http_body_util::StreamBody::new(data.map(|d| {
+                    d.map(hyper::body::Frame::data)
+                        .map_err(|e| -> BodyError { Box::new(e) })
+                }));
+                let mut answer = hyper::Response::new(body.boxed_unsync());
+                answer.headers_mut().insert(
+                    CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static(OCTET_STREAM),
+                );
+                Ok(answer)
+            }
+            Ok(StreamAnswer::Values(results)) => {
+                let mut out = Map::new();
+                for ((ty, label), v) in func
+                    .results
+                    .iter()
+                    .zip(func.result_labels.iter())
+                    .zip(&results)
+                {
+                    let name = label.strip_prefix("result ").unwrap_or(label);
+                    out.insert(name.to_owned(), json::to_json(ty, v));
+                }
+                Ok(json_answer(StatusCode::OK, &Json::Object(out)))
+            }
+            Err(e) => {
+                let status = match e {
+                    AttemptError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
+                    AttemptError::NotSent { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    AttemptError::BadParams { .. } => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::BAD_GATEWAY,
+                };
+                Err(Refusal::new(
+                    status,
+                    e.class().as_str(),
+                    format!("{target} via {peer}: {e}"),
+                ))
+            }
+        }
     }
 
     /// The body, bounded in size and time.

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 use witmesh_proto::text::schema::schema;
-use witmesh_proto::Func;
+use witmesh_proto::{Func, Ty};
+
+use crate::transport::bytes_stream::is_byte_stream;
 
 use crate::api::catalog::Entry;
 
@@ -88,15 +90,22 @@ fn operation(entry: &Entry, f: &Func, id: &str) -> Json {
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
-        json!({
-            "description": "The results, by name (`result` for an unnamed one)",
-            "content": { "application/json": { "schema": {
-                "type": "object",
-                "properties": results,
-                "required": result_names,
-                "additionalProperties": false,
-            }}}
-        }),
+        if is_byte_stream(&f.results) {
+            json!({
+                "description": "The result stream's bytes, streamed as they come",
+                "content": { "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } } }
+            })
+        } else {
+            json!({
+                "description": "The results, by name (`result` for an unnamed one)",
+                "content": { "application/json": { "schema": {
+                    "type": "object",
+                    "properties": results,
+                    "required": result_names,
+                    "additionalProperties": false,
+                }}}
+            })
+        },
     );
     for (code, what) in FAILURES {
         responses.insert(
@@ -126,25 +135,47 @@ fn operation(entry: &Entry, f: &Func, id: &str) -> Json {
         "summary": f.signature,
         "description": description,
         "tags": [entry.instance],
-        "requestBody": {
-            "required": !f.params.is_empty(),
-            "content": { "application/json": { "schema": {
-                "type": "object",
-                "properties": params,
-                "required": f.param_names,
-                "additionalProperties": false,
-            }}}
+        "requestBody": if is_byte_stream(&f.params) {
+            json!({
+                "required": true,
+                "description": "The parameter stream's bytes, streamed to the provider as they arrive",
+                "content": { "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } } }
+            })
+        } else {
+            json!({
+                "required": !f.params.is_empty(),
+                "content": { "application/json": { "schema": {
+                    "type": "object",
+                    "properties": params,
+                    "required": f.param_names,
+                    "additionalProperties": false,
+                }}}
+            })
         },
         "responses": responses,
     })
 }
 
-/// Whether `f` passes resource handles, futures or streams, which the gateway cannot carry.
+/// Whether `f` passes resource handles, futures or streams the gateway cannot carry (it
+/// carries a lone `stream<u8>` parameter or result as a raw body: [`streams_bytes`]).
 pub fn passes_handles(f: &Func) -> bool {
-    f.params
-        .iter()
-        .chain(f.results.iter())
-        .any(|t| t.has_handles())
+    !streams_bytes(f)
+        && f.params
+            .iter()
+            .chain(f.results.iter())
+            .any(|t| t.has_handles())
+}
+
+/// Whether `f` streams bytes through the gateway: its one parameter or its one result is a
+/// `stream<u8>`, and nothing else it passes needs a wRPC connection.
+pub fn streams_bytes(f: &Func) -> bool {
+    let quiet = |tys: &[Ty]| !tys.iter().any(Ty::has_handles);
+    match (is_byte_stream(&f.params), is_byte_stream(&f.results)) {
+        (true, true) => true,
+        (true, false) => quiet(&f.results),
+        (false, true) => quiet(&f.params),
+        (false, false) => false,
+    }
 }
 
 /// `s` with each tuple's `prefixItems` folded into `items: {anyOf}` (keeping the exact

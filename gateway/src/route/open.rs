@@ -34,6 +34,7 @@ pub struct Opened {
     pub deadline: Instant,
     instance: String,
     function: String,
+    provided: String,
     key: String,
     last: Last,
     started: Instant,
@@ -44,6 +45,12 @@ impl Opened {
     /// The provider's node id, for logs and problem bodies.
     pub fn peer(&self) -> &str {
         &self.last.peer
+    }
+
+    /// The provider's own instance name, to call it under (its version may differ from the
+    /// one asked for).
+    pub fn provided(&self) -> &str {
+        &self.provided
     }
 }
 
@@ -91,6 +98,7 @@ impl Router {
                         deadline,
                         instance: instance.to_owned(),
                         function: function.to_owned(),
+                        provided: provider.instance.clone(),
                         key: keys[i].clone(),
                         last: Last::of(provider),
                         started,

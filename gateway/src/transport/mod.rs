@@ -2,6 +2,7 @@
 //! connection per node (shared with the listener) and one QUIC connection per peer, both
 //! long-lived; [`call::attempt`] runs the wRPC exchange over either.
 
+pub mod bytes_stream;
 pub mod call;
 pub mod failure;
 pub mod nats;

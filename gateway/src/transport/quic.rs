@@ -91,11 +91,7 @@ impl QuicOut {
         Ok(ep)
     }
 
-    async fn connection(
-        &self,
-        addr: &HostPort,
-        server_name: &str,
-    ) -> Result<Peer, AttemptError> {
+    async fn connection(&self, addr: &HostPort, server_name: &str) -> Result<Peer, AttemptError> {
         let not_sent = |reason: String| AttemptError::NotSent { reason };
         let Some(client) = &self.client else {
             return Err(not_sent(self.trust_problem.clone()));

@@ -4,6 +4,7 @@
 //! Encoding type-checks the value against its [`Ty`]; decoding is driven by the type, works on
 //! bytes that arrive in pieces, and bounds every size, count and depth it reads from the wire.
 
+pub mod chunks;
 mod decode;
 mod encode;
 mod error;

@@ -1,0 +1,187 @@
+//! Calls whose one parameter or one result is a `stream<u8>`: the call's values go first, then
+//! the stream's bytes follow on the value's own path, chunk by chunk, as they are produced.
+
+use std::pin::Pin;
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use witmesh_proto::codec::chunks::{put_chunk, put_end, ChunkDecoder, Piece};
+use witmesh_proto::codec::{Limits, ValuesDecoder};
+use witmesh_proto::value::StreamValue;
+use witmesh_proto::{Func, Ty, Value};
+use wrpc_transport::{Index, Invoke};
+
+use super::call::{encode_params, result_paths};
+use super::AttemptError;
+
+/// Bytes of a stream as they arrive; an error ends it early.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// What a streaming call answered.
+pub enum Answer {
+    /// Its results, none of them a stream.
+    Values(Vec<Value>),
+    /// Its one result, a byte stream, arriving.
+    Stream(ByteStream),
+}
+
+/// Whether `tys` is exactly one `stream<u8>`.
+pub fn is_byte_stream(tys: &[Ty]) -> bool {
+    matches!(tys, [Ty::Stream(Some(t))] if **t == Ty::U8)
+}
+
+/// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
+/// `stream<u8>`, `input` supplies its bytes. A `stream<u8>` result comes back as a stream.
+pub async fn call<I: Invoke>(
+    client: &I,
+    cx: I::Context,
+    instance: &str,
+    func: &Func,
+    params: Vec<Value>,
+    input: Option<ByteStream>,
+    limits: Limits,
+) -> Result<Answer, AttemptError> {
+    let bytes = encode_params(func, &params)?;
+    let paths = result_paths(func);
+    let (mut tx, mut rx) = client
+        .invoke(cx, instance, &func.name, bytes, &paths)
+        .await
+        .map_err(|e| AttemptError::NotSent {
+            reason: format!("{e:#}"),
+        })?;
+    let sender = match input {
+        Some(input) => {
+            let sub = tx.index(&[0]).map_err(|e| AttemptError::NotSent {
+                reason: format!("cannot open the parameter stream: {e:#}"),
+            })?;
+            Some(tokio::spawn(send(sub, input)))
+        }
+        None => None,
+    };
+    if let Err(e) = tx.shutdown().await {
+        return Err(match e.kind() {
+            std::io::ErrorKind::NotConnected => AttemptError::NotSent {
+                reason: "no provider is subscribed (NATS: no responders)".to_owned(),
+            },
+            _ => AttemptError::Lost {
+                reason: format!("sending parameters failed: {e}"),
+                results_started: false,
+            },
+        });
+    }
+    let streamed = is_byte_stream(&func.results);
+    let sub = if streamed {
+        Some(rx.index(&[0]).map_err(|e| AttemptError::Lost {
+            reason: format!("cannot open the result stream: {e:#}"),
+            results_started: false,
+        })?)
+    } else {
+        None
+    };
+    let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
+    let mut buf = BytesMut::new();
+    let values = loop {
+        match dec.decode(&mut buf) {
+            Ok(Some(values)) => break values,
+            Ok(None) => {}
+            Err(e) => {
+                return Err(AttemptError::BadResults {
+                    reason: e.to_string(),
+                })
+            }
+        }
+        buf.reserve(8 << 10);
+        match rx.read_buf(&mut buf).await {
+            Ok(0) => {
+                return Err(AttemptError::Lost {
+                    reason: format!("the results ended early: {}", dec.truncated()),
+                    results_started: !buf.is_empty(),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(AttemptError::Lost {
+                    reason: format!("reading the results failed: {e}"),
+                    results_started: !buf.is_empty(),
+                })
+            }
+        }
+    };
+    // The parameter stream goes on while the results stream in; a provider that answers
+    // before reading all of it simply stops reading.
+    drop(sender);
+    let Some(sub) = sub else {
+        return Ok(Answer::Values(values));
+    };
+    match values.into_iter().next() {
+        Some(Value::Stream(StreamValue::Pending)) => {
+            Ok(Answer::Stream(receive(sub, limits.max_call_bytes as u64)))
+        }
+        Some(Value::Stream(StreamValue::Ready(chunk))) => match *chunk {
+            Value::Bytes(data) => Ok(Answer::Stream(Box::pin(futures::stream::once(async {
+                Ok(data)
+            })))),
+            other => Err(AttemptError::BadResults {
+                reason: format!("a byte stream carried {other:?}"),
+            }),
+        },
+        other => Err(AttemptError::BadResults {
+            reason: format!("expected a stream, found {other:?}"),
+        }),
+    }
+}
+
+/// Writes `input` as chunks on `w`, then the end.
+async fn send<W: AsyncWrite + Unpin>(mut w: W, mut input: ByteStream) -> std::io::Result<()> {
+    let mut buf = BytesMut::new();
+    while let Some(data) = input.next().await {
+        let data = data?;
+        buf.clear();
+        put_chunk(&mut buf, &data);
+        w.write_all(&buf).await?;
+    }
+    buf.clear();
+    put_end(&mut buf);
+    w.write_all(&buf).await?;
+    w.shutdown().await
+}
+
+/// The bytes arriving on `r` as chunks, none over `max_chunk`.
+fn receive<R>(r: R, max_chunk: u64) -> ByteStream
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    let state = (r, BytesMut::new(), ChunkDecoder::new(max_chunk), false);
+    Box::pin(futures::stream::unfold(
+        state,
+        |(mut r, mut buf, mut dec, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match dec.decode(&mut buf) {
+                    Ok(Some(Piece::Data(d))) => return Some((Ok(d), (r, buf, dec, false))),
+                    Ok(Some(Piece::End)) => return None,
+                    Ok(None) => {}
+                    Err(e) => {
+                        let e = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+                        return Some((Err(e), (r, buf, dec, true)));
+                    }
+                }
+                buf.reserve(16 << 10);
+                match r.read_buf(&mut buf).await {
+                    Ok(0) => {
+                        let e = std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the stream ended without its end marker",
+                        );
+                        return Some((Err(e), (r, buf, dec, true)));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Some((Err(e), (r, buf, dec, true))),
+                }
+            }
+        },
+    ))
+}
