@@ -36,7 +36,10 @@ fn whole_directory_loads_with_witmesh_as_main_package() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(worlds, BTreeSet::from(["client", "sidecar", "supported"]));
+    assert_eq!(
+        worlds,
+        BTreeSet::from(["client", "http-bridge", "reflector", "sidecar", "supported"])
+    );
 }
 
 #[test]
@@ -62,6 +65,7 @@ fn every_bundled_package_is_present() {
         "wasi:logging@0.1.0-draft".to_owned(),
         "wasmcloud:bus@1.0.0".to_owned(),
         "wasmcloud:messaging@0.2.0".to_owned(),
+        "wrpc:http@0.1.0".to_owned(),
     ];
     for name in &expected {
         assert!(
