@@ -91,7 +91,9 @@ impl Node {
         let pool = PoolSize {
             instances: components
                 .iter()
-                .map(|c| c.config.max_concurrency.max(1))
+                // Each component's concurrency, and one resident instance for exported
+                // resources.
+                .map(|c| c.config.max_concurrency.max(1).saturating_add(1))
                 .fold(0u32, u32::saturating_add),
             max_memory: components
                 .iter()

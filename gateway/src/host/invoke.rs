@@ -103,6 +103,12 @@ impl LoadedComponent {
         deadline: Deadline,
     ) -> Result<Vec<Value>, CallError> {
         let start = Instant::now();
+        if let Some(resident) = self.resident.as_ref().filter(|_| export.handles) {
+            // One call at a time in the resident instance: its lock is the concurrency limit.
+            return self
+                .call_resident(resident, export, params, deadline, start)
+                .await;
+        }
         let budget = deadline.saturating_duration_since(Deadline::now());
         let _slot = tokio::time::timeout_at(deadline, self.slots.acquire())
             .await
@@ -112,11 +118,6 @@ impl LoadedComponent {
                 limit: self.policy.max_concurrency,
                 waited: start.elapsed(),
             })?;
-        if let Some(resident) = self.resident.as_ref().filter(|_| export.handles) {
-            return self
-                .call_resident(resident, export, params, deadline, start)
-                .await;
-        }
         // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
         // that never leaves wasm; dropping the future drops the store and instance with it.
         match tokio::time::timeout_at(deadline, self.run(export, params, deadline)).await {
@@ -187,7 +188,9 @@ impl LoadedComponent {
         let current = match slot.take() {
             Some(r) => r,
             None => Resident {
-                warm: self.instantiate().await?,
+                warm: tokio::time::timeout_at(deadline, self.instantiate())
+                    .await
+                    .map_err(|_| CallError::Deadline(budget))??,
                 table: ExportTable::new(self.name.clone()),
             },
         };
@@ -229,8 +232,12 @@ impl LoadedComponent {
             .collect::<Result<Vec<Val>, _>>()
         {
             Ok(args) => args,
-            Err(e) => return Err((e.into(), Some(r))),
+            Err(e) => {
+                r.table.restore_moving();
+                return Err((e.into(), Some(r)));
+            }
         };
+        r.table.commit_moving();
         self.run_in(&mut r, export, &args, deadline)
             .await
             .map(|values| (values, r))

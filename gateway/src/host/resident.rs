@@ -18,8 +18,14 @@ use super::invoke::Warm;
 /// says a caller dropped a handle, so past this the oldest is ended to make room.
 pub const MAX_EXPORTED_HANDLES: usize = 4096;
 
-/// Bytes in a wire handle: the instance tag, then the handle's number.
+/// Bytes in a wire handle: the instance tag, then the handle's id. Both come from the
+/// operating system's random source, so a caller holding one handle cannot guess another.
 const HANDLE_LEN: usize = 16;
+
+/// 64 bits from the operating system's random source.
+fn random_u64() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| fastrand::u64(..))
+}
 
 /// The resident instance and the resources it has handed out.
 pub(crate) struct Resident {
@@ -30,9 +36,12 @@ pub(crate) struct Resident {
 /// Handles issued by one resident instance.
 pub(crate) struct ExportTable {
     tag: u64,
-    next: u64,
     entries: HashMap<u64, (Arc<str>, ResourceAny)>,
+    /// Ids oldest first, for ending the oldest to make room.
     order: VecDeque<u64>,
+    /// Resources an `own` parameter took out for the call being prepared: put back if the
+    /// call never starts.
+    moving: Vec<(u64, Arc<str>, ResourceAny)>,
     /// Resources ended to make room, to be dropped in the store after the call.
     pub(crate) evicted: Vec<ResourceAny>,
     component: Arc<str>,
@@ -42,10 +51,10 @@ impl ExportTable {
     /// An empty table for a fresh instance of `component`.
     pub(crate) fn new(component: Arc<str>) -> Self {
         ExportTable {
-            tag: fastrand::u64(..),
-            next: 0,
+            tag: random_u64(),
             entries: HashMap::new(),
             order: VecDeque::new(),
+            moving: Vec::new(),
             evicted: Vec::new(),
             component,
         }
@@ -70,13 +79,32 @@ impl ExportTable {
                 self.evicted.push(r);
             }
         }
-        self.next += 1;
-        self.entries.insert(self.next, (Arc::from(resource), r));
-        self.order.push_back(self.next);
+        let id = loop {
+            let id = random_u64();
+            if !self.entries.contains_key(&id) {
+                break id;
+            }
+        };
+        self.entries.insert(id, (Arc::from(resource), r));
+        self.order.push_back(id);
         let mut b = BytesMut::with_capacity(HANDLE_LEN);
         b.put_u64(self.tag);
-        b.put_u64(self.next);
+        b.put_u64(id);
         b.freeze()
+    }
+
+    /// The call whose parameters were being prepared will not start: the resources its `own`
+    /// parameters took out go back under their handles.
+    pub(crate) fn restore_moving(&mut self) {
+        for (id, name, r) in self.moving.drain(..) {
+            self.entries.insert(id, (name, r));
+            self.order.push_back(id);
+        }
+    }
+
+    /// The call started: the resources its `own` parameters took out are the component's.
+    pub(crate) fn commit_moving(&mut self) {
+        self.moving.clear();
     }
 
     fn find(&self, resource: &str, bytes: &[u8]) -> Result<u64, ConvertError> {
@@ -105,7 +133,7 @@ impl ExportTable {
                 "the handle is a `{name}`, not a `{resource}`"
             ))),
             None => Err(bad(format!(
-                "handle {id} is not held by component {} (ended, moved, or ended to make room after {MAX_EXPORTED_HANDLES})",
+                "the handle is not held by component {} (ended, moved, or ended to make room after {MAX_EXPORTED_HANDLES}); make a new one",
                 self.component
             ))),
         }
@@ -129,14 +157,20 @@ impl Handles for ExportTable {
         let id = self.find(name, bytes)?;
         let any = if matches!(ty, Ty::Own(_)) {
             self.order.retain(|i| *i != id);
-            self.entries.remove(&id).map(|(_, r)| r)
+            match self.entries.remove(&id) {
+                Some((n, r)) => {
+                    self.moving.push((id, n, r));
+                    Some(r)
+                }
+                None => None,
+            }
         } else {
             self.entries.get(&id).map(|(_, r)| *r)
         };
         any.map(Val::Resource)
             .ok_or_else(|| ConvertError::Resource {
                 resource: name.to_owned(),
-                reason: "the handle vanished".to_owned(),
+                reason: "the handle was passed twice in one call; pass each once".to_owned(),
             })
     }
 }
@@ -199,6 +233,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("is a `counter`, not a `gauge`"), "{e}");
+    }
+
+    #[test]
+    fn an_own_taken_for_a_call_that_never_starts_goes_back() {
+        let mut store = Store::new(&Engine::default(), ());
+        let mut t = ExportTable::new(Arc::from("c"));
+        let Value::Handle(h) = t.lower(&own(), resource(&mut store, 1)).unwrap() else {
+            panic!("not a handle")
+        };
+        t.lift(&own(), &h).unwrap();
+        assert_eq!(t.len(), 0);
+        t.restore_moving();
+        assert_eq!(t.len(), 1);
+        t.lift(&own(), &h).unwrap();
+        t.commit_moving();
+        t.restore_moving();
+        assert_eq!(t.len(), 0);
     }
 
     #[test]

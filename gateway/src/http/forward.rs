@@ -4,8 +4,8 @@
 
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use hyper::header::HOST;
-use hyper::{Request, StatusCode};
+use hyper::header::{HeaderName, CONNECTION, HOST};
+use hyper::{HeaderMap, Request, StatusCode};
 use wrpc_transport::Invoke;
 
 use super::response::{problem, Answer, BodyError};
@@ -13,9 +13,11 @@ use super::wrpc_http::{
     self, body_from_wire, body_to_wire, describe, fields_from_headers, headers_from_fields,
     method_to_wire, ErrorCode, Scheme,
 };
+use crate::client::{CallFailure, FailureKind};
 use crate::route::open::{Invoker, Opened};
 use crate::route::Router;
-use crate::transport::AttemptError;
+use crate::transport::failure::Class;
+use crate::transport::{AttemptError, RemoteFailure};
 
 /// Headers that describe one connection rather than the request, which do not cross a hop.
 const HOP_BY_HOP: [&str; 8] = [
@@ -29,21 +31,41 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// Removes hop-by-hop headers, and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
 /// Sends `req` to a node serving `wrpc:http/incoming-handler` (through `link` when set) and
 /// answers with that node's response as it streams in.
-pub async fn forward(router: &Router, link: Option<&str>, req: Request<Incoming>) -> Answer {
+pub async fn forward(
+    router: &std::sync::Arc<Router>,
+    link: Option<&str>,
+    req: Request<Incoming>,
+) -> Answer {
+    let target = format!("{}.{}", wrpc_http::INSTANCE, wrpc_http::FUNCTION);
+    // The bindings call the instance by its exact name: only a provider of that version can
+    // take the call.
     let opened = match router
-        .open("http", wrpc_http::INSTANCE, wrpc_http::FUNCTION, link)
+        .open("http", wrpc_http::INSTANCE, wrpc_http::FUNCTION, link, true)
         .await
     {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!("cannot forward an HTTP request: {e}");
-            return problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no-provider",
-                &e.to_string(),
-            );
+            return refuse(&CallFailure::from_forward(&target, &e));
         }
     };
     let (parts, body) = req.into_parts();
@@ -54,27 +76,28 @@ pub async fn forward(router: &Router, link: Option<&str>, req: Request<Incoming>
         .map(str::to_owned)
         .or_else(|| parts.uri.authority().map(|a| a.to_string()));
     let mut headers = parts.headers;
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
+    strip_hop_by_hop(&mut headers);
     let (body, trailers) = body_to_wire(body);
     let request = wrpc_http::Request {
         body,
         trailers,
         method: method_to_wire(&parts.method),
         path_with_query: parts.uri.path_and_query().map(|p| p.as_str().to_owned()),
-        scheme: Some(Scheme::Http),
+        scheme: Some(match parts.uri.scheme_str() {
+            Some("https") => Scheme::Https,
+            _ => Scheme::Http,
+        }),
         authority,
         headers: fields_from_headers(&headers),
     };
     let deadline = opened.deadline;
-    let answer = match &opened.invoker {
-        Invoker::Nats { client, headers } => {
-            exchange(&**client, Some(headers.clone()), request, deadline).await
-        }
+    let outcome = match &opened.invoker {
+        Invoker::Nats {
+            client, headers, ..
+        } => exchange(&**client, Some(headers.clone()), request, deadline).await,
         Invoker::Quic(stream) => exchange(stream, (), request, deadline).await,
     };
-    finish(router, opened, answer)
+    finish(router, opened, &target, outcome)
 }
 
 /// What came back: a response, the handler's own error code, or a failed exchange.
@@ -98,16 +121,26 @@ async fn exchange<I: Invoke>(
         Err(_) => return Outcome::Failed(AttemptError::Deadline { after: budget }),
     };
     // The rest of the exchange (the request body going out, the response body coming in)
-    // runs on its own; it ends when both bodies have.
+    // runs on its own; when receiving the response body fails, the body ends in an error so
+    // that the client does not take a cut body for a whole one.
+    let (done, outcome) = tokio::sync::oneshot::channel();
     if let Some(io) = io {
         tokio::spawn(async move {
-            if let Err(e) = io.await {
-                tracing::debug!("a forwarded HTTP exchange ended early: {e:#}");
+            let result = io.await.map_err(|e| format!("{e:#}"));
+            if let Err(e) = &result {
+                tracing::debug!("a forwarded HTTP exchange ended early: {e}");
             }
+            let _ = done.send(result.or_else(|e| {
+                if e.contains("receiving async results") {
+                    Err(e)
+                } else {
+                    Ok(())
+                }
+            }));
         });
     }
     match result {
-        Ok(response) => match to_answer(response) {
+        Ok(response) => match to_answer(response, outcome) {
             Ok(a) => Outcome::Response(a),
             Err(e) => Outcome::Failed(AttemptError::BadResults {
                 reason: e.to_string(),
@@ -117,7 +150,10 @@ async fn exchange<I: Invoke>(
     }
 }
 
-fn to_answer(response: wrpc_http::Response) -> Result<Answer, wrpc_http::ConvertError> {
+fn to_answer(
+    response: wrpc_http::Response,
+    outcome: tokio::sync::oneshot::Receiver<Result<(), String>>,
+) -> Result<Answer, wrpc_http::ConvertError> {
     let wrpc_http::Response {
         body,
         trailers,
@@ -125,16 +161,14 @@ fn to_answer(response: wrpc_http::Response) -> Result<Answer, wrpc_http::Convert
         headers,
     } = response;
     let mut answer = hyper::Response::new(
-        body_from_wire(body, trailers)
-            .map_err(|never| -> BodyError { match never {} })
+        body_from_wire(body, trailers, Some(outcome))
+            .map_err(|e| -> BodyError { Box::new(e) })
             .boxed_unsync(),
     );
     *answer.status_mut() =
         StatusCode::from_u16(status).map_err(|_| wrpc_http::ConvertError::Status(status))?;
     let mut headers = headers_from_fields(headers)?;
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
+    strip_hop_by_hop(&mut headers);
     *answer.headers_mut() = headers;
     Ok(answer)
 }
@@ -158,7 +192,13 @@ fn attempt_error(e: &anyhow::Error) -> AttemptError {
     }
 }
 
-fn finish(router: &Router, opened: Opened, outcome: Outcome) -> Answer {
+fn refuse(f: &CallFailure) -> Answer {
+    let status = StatusCode::from_u16(f.kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    tracing::warn!(status = status.as_u16(), "{}", f.message);
+    problem(status, f.kind.as_str(), &f.message)
+}
+
+fn finish(router: &Router, opened: Opened, target: &str, outcome: Outcome) -> Answer {
     let peer = opened.peer().to_owned();
     match outcome {
         Outcome::Response(a) => {
@@ -166,29 +206,30 @@ fn finish(router: &Router, opened: Opened, outcome: Outcome) -> Answer {
             a
         }
         Outcome::Refused(code) => {
-            // The handler ran and answered with an error: the provider is healthy.
-            router.close(opened, None);
-            let (status, kind) = match code {
-                ErrorCode::HttpResponseTimeout => (StatusCode::GATEWAY_TIMEOUT, "deadline"),
-                ErrorCode::ConnectionLimitReached => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
-                }
-                _ => (StatusCode::BAD_GATEWAY, "remote"),
+            let (class, kind) = match code {
+                ErrorCode::HttpResponseTimeout => (Class::Deadline, FailureKind::Deadline),
+                ErrorCode::ConnectionLimitReached => (Class::Overloaded, FailureKind::Unavailable),
+                ErrorCode::HttpProtocolError => (Class::BadParams, FailureKind::BadValue),
+                _ => (Class::Trap, FailureKind::Remote),
             };
-            let detail = format!("node {peer} failed the request: {}", describe(&code));
-            tracing::warn!(status = status.as_u16(), "{detail}");
-            problem(status, kind, &detail)
+            let message = format!("node {peer} failed the request: {}", describe(&code));
+            router.close(
+                opened,
+                Some(&AttemptError::Remote(RemoteFailure {
+                    class,
+                    node: peer,
+                    message: message.clone(),
+                })),
+            );
+            refuse(&CallFailure {
+                kind,
+                class: Some(class),
+                message,
+            })
         }
         Outcome::Failed(e) => {
-            let (status, kind) = match &e {
-                AttemptError::Deadline { .. } => (StatusCode::GATEWAY_TIMEOUT, "deadline"),
-                AttemptError::NotSent { .. } => (StatusCode::SERVICE_UNAVAILABLE, "no-provider"),
-                _ => (StatusCode::BAD_GATEWAY, "remote-unreachable"),
-            };
-            let detail = format!("forwarding to node {peer} failed: {e}");
             router.close(opened, Some(&e));
-            tracing::warn!(status = status.as_u16(), "{detail}");
-            problem(status, kind, &detail)
+            refuse(&CallFailure::from_attempt(target, &e))
         }
     }
 }

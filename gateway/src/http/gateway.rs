@@ -332,7 +332,7 @@ impl Gateway {
             .is_some_and(|v| v.contains(OCTET_STREAM));
         let func = self.func(instance, function).await?;
         if super::openapi::streams_bytes(&func) {
-            return self.call_streaming(&func, raw_in, req).await;
+            return self.call_streaming(&func, raw_in, raw_out, req).await;
         }
         if super::openapi::passes_handles(&func) {
             return Err(Refusal::new(
@@ -350,53 +350,19 @@ impl Gateway {
                     return Err(Refusal::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "bad-value",
-                        format!("{target}: a raw {OCTET_STREAM} body is only for a function whose one parameter is list<u8>; `{}` takes JSON", func.signature),
+                        format!("{target}: a raw {OCTET_STREAM} body is only for a function whose one parameter is list<u8> or stream<u8>; `{}` takes JSON", func.signature),
                     ))
                 }
             }
         } else {
-            let doc: Json = if body.is_empty() && func.params.is_empty() {
-                Json::Array(Vec::new())
-            } else {
-                serde_json::from_slice(&body).map_err(|e| {
-                    Refusal::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad-json",
-                        format!("{target}: the body is not JSON: {e}"),
-                    )
-                })?
-            };
-            json::values_from_json(&func.params, &func.param_names, &func.param_labels, &doc)
-                .map_err(|e| {
-                    Refusal::call(&CallFailure::bad_value(
-                        &target,
-                        format!("{e} (the function is `{}`)", func.signature),
-                    ))
-                })?
+            params_from_json(&func, &target, &body)?
         };
         let results = self
             .caller
             .call(&func, params, self.limits, self.timeout)
             .await
             .map_err(|e| Refusal::call(&e))?;
-        if raw_out {
-            if let ([ty], [Value::Bytes(b)]) = (func.results.as_ref(), results.as_slice()) {
-                if is_bytes(ty) {
-                    return Ok(bytes(StatusCode::OK, OCTET_STREAM, b.clone()));
-                }
-            }
-        }
-        let mut out = Map::new();
-        for ((ty, label), v) in func
-            .results
-            .iter()
-            .zip(func.result_labels.iter())
-            .zip(&results)
-        {
-            let name = label.strip_prefix("result ").unwrap_or(label);
-            out.insert(name.to_owned(), json::to_json(ty, v));
-        }
-        Ok(json_answer(StatusCode::OK, &Json::Object(out)))
+        Ok(results_answer(&func, &results, raw_out))
     }
 
     /// A call of a function whose one parameter or one result is a `stream<u8>`: the request
@@ -405,6 +371,7 @@ impl Gateway {
         &self,
         func: &Func,
         raw_in: bool,
+        raw_out: bool,
         req: Request<Incoming>,
     ) -> Result<Answer, Refusal> {
         let target = format!("{}.{}", func.instance, func.name);
@@ -430,66 +397,50 @@ impl Gateway {
             (vec![Value::Stream(StreamValue::Pending)], Some(input))
         } else {
             let body = self.body(req).await?;
-            let doc: Json = if body.is_empty() && func.params.is_empty() {
-                Json::Array(Vec::new())
-            } else {
-                serde_json::from_slice(&body).map_err(|e| {
-                    Refusal::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad-json",
-                        format!("{target}: the body is not JSON: {e}"),
-                    )
-                })?
-            };
-            let params =
-                json::values_from_json(&func.params, &func.param_names, &func.param_labels, &doc)
-                    .map_err(|e| {
-                    Refusal::call(&CallFailure::bad_value(
-                        &target,
-                        format!("{e} (the function is `{}`)", func.signature),
-                    ))
-                })?;
-            (params, None)
+            (params_from_json(func, &target, &body)?, None)
         };
-        let opened = router
-            .open("http", &func.instance, &func.name, None)
+        let mut opened = router
+            .open("http", &func.instance, &func.name, None, false)
             .await
-            .map_err(|e| {
-                Refusal::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no-provider",
-                    e.to_string(),
-                )
-            })?;
+            .map_err(|e| Refusal::call(&CallFailure::from_forward(&target, &e)))?;
         let provided = opened.provided().to_owned();
+        let limits = self.limits;
+        let budget = opened
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
         let run = async {
-            match &opened.invoker {
-                Invoker::Nats { client, headers } => {
+            match &mut opened.invoker {
+                Invoker::Nats {
+                    client,
+                    headers,
+                    reports,
+                } => {
+                    let cx = Some(headers.clone());
                     bytes_stream::call(
-                        &**client,
-                        Some(headers.clone()),
-                        &provided,
-                        func,
-                        params,
-                        input,
-                        self.limits,
+                        &**client, cx, &provided, func, params, input, limits, reports,
                     )
                     .await
                 }
                 Invoker::Quic(stream) => {
-                    bytes_stream::call(stream, (), &provided, func, params, input, self.limits)
-                        .await
+                    let mut reports = stream.reports();
+                    bytes_stream::call(
+                        stream,
+                        (),
+                        &provided,
+                        func,
+                        params,
+                        input,
+                        limits,
+                        &mut reports,
+                    )
+                    .await
                 }
             }
         };
-        let budget = opened
-            .deadline
-            .saturating_duration_since(std::time::Instant::now());
         let result = match tokio::time::timeout(budget, run).await {
             Ok(r) => r,
             Err(_) => Err(AttemptError::Deadline { after: budget }),
         };
-        let peer = opened.peer().to_owned();
         router.close(opened, result.as_ref().err());
         match result {
             Ok(StreamAnswer::Stream(data)) => {
@@ -504,32 +455,8 @@ impl Gateway {
                 );
                 Ok(answer)
             }
-            Ok(StreamAnswer::Values(results)) => {
-                let mut out = Map::new();
-                for ((ty, label), v) in func
-                    .results
-                    .iter()
-                    .zip(func.result_labels.iter())
-                    .zip(&results)
-                {
-                    let name = label.strip_prefix("result ").unwrap_or(label);
-                    out.insert(name.to_owned(), json::to_json(ty, v));
-                }
-                Ok(json_answer(StatusCode::OK, &Json::Object(out)))
-            }
-            Err(e) => {
-                let status = match e {
-                    AttemptError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
-                    AttemptError::NotSent { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                    AttemptError::BadParams { .. } => StatusCode::BAD_REQUEST,
-                    _ => StatusCode::BAD_GATEWAY,
-                };
-                Err(Refusal::new(
-                    status,
-                    e.class().as_str(),
-                    format!("{target} via {peer}: {e}"),
-                ))
-            }
+            Ok(StreamAnswer::Values(results)) => Ok(results_answer(func, &results, raw_out)),
+            Err(e) => Err(Refusal::call(&CallFailure::from_attempt(&target, &e))),
         }
     }
 
@@ -640,6 +567,50 @@ pub fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// The parameters of `func` from a JSON body (an object of named ones or an array).
+fn params_from_json(func: &Func, target: &str, body: &[u8]) -> Result<Vec<Value>, Refusal> {
+    let doc: Json = if body.is_empty() && func.params.is_empty() {
+        Json::Array(Vec::new())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad-json",
+                format!("{target}: the body is not JSON: {e}"),
+            )
+        })?
+    };
+    json::values_from_json(&func.params, &func.param_names, &func.param_labels, &doc).map_err(|e| {
+        Refusal::call(&CallFailure::bad_value(
+            target,
+            format!("{e} (the function is `{}`)", func.signature),
+        ))
+    })
+}
+
+/// The answer carrying `results`: a lone `list<u8>` raw when `raw_out` asks for it, else a
+/// JSON object of the results by name.
+fn results_answer(func: &Func, results: &[Value], raw_out: bool) -> Answer {
+    if raw_out {
+        if let ([ty], [Value::Bytes(b)]) = (func.results.as_ref(), results) {
+            if is_bytes(ty) {
+                return bytes(StatusCode::OK, OCTET_STREAM, b.clone());
+            }
+        }
+    }
+    let mut out = Map::new();
+    for ((ty, label), v) in func
+        .results
+        .iter()
+        .zip(func.result_labels.iter())
+        .zip(results)
+    {
+        let name = label.strip_prefix("result ").unwrap_or(label);
+        out.insert(name.to_owned(), json::to_json(ty, v));
+    }
+    json_answer(StatusCode::OK, &Json::Object(out))
 }
 
 #[cfg(test)]

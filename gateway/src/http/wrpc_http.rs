@@ -167,15 +167,46 @@ where
     (Box::pin(data), Box::pin(trailers))
 }
 
-/// Joins wRPC's byte stream and trailers future into an HTTP body, erring with `E` never:
-/// a stream cut short just ends. Trailers that are invalid, or that do not come within a few
-/// seconds of the body's end, are left out.
+/// Why a body from the wire did not arrive whole.
+#[derive(Debug, thiserror::Error)]
+pub enum WireBodyError {
+    /// Nothing arrived for too long.
+    #[error("the body stalled: nothing arrived for {0:?}")]
+    Stalled(Duration),
+    /// The exchange carrying it failed.
+    #[error("the body was cut off: {0}")]
+    Cut(String),
+}
+
+/// Longest a body from the wire may go without a byte before it counts as stalled.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60); // a live sender writes far more often
+
+/// Joins wRPC's byte stream and trailers future into an HTTP body. A body that stalls for
+/// [`BODY_IDLE_TIMEOUT`] ends with an error; so does one whose exchange `outcome` reports
+/// it failed (when given: the end of the stream alone cannot tell a cut from a finish).
+/// Trailers that are invalid, or that do not come within a few seconds of the body's end,
+/// are left out.
 pub fn body_from_wire(
     data: WireBody,
     trailers: WireTrailers,
-) -> http_body_util::StreamBody<impl Stream<Item = Result<Frame<Bytes>, std::convert::Infallible>>>
-{
-    let data = data.map(|b| Ok(Frame::data(b)));
+    outcome: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
+) -> http_body_util::StreamBody<impl Stream<Item = Result<Frame<Bytes>, WireBodyError>>> {
+    let data = futures::stream::unfold(Some(data), |data| async move {
+        let mut data = data?;
+        match tokio::time::timeout(BODY_IDLE_TIMEOUT, data.next()).await {
+            Ok(Some(b)) => Some((Ok(Frame::data(b)), Some(data))),
+            Ok(None) => None,
+            Err(_) => Some((Err(WireBodyError::Stalled(BODY_IDLE_TIMEOUT)), None)),
+        }
+    });
+    let checked = futures::stream::once(async move {
+        let outcome = outcome?;
+        match tokio::time::timeout(TRAILERS_TIMEOUT, outcome).await {
+            Ok(Ok(Err(why))) => Some(Err(WireBodyError::Cut(why))),
+            _ => None,
+        }
+    })
+    .filter_map(std::future::ready);
     let trailers = futures::stream::once(async move {
         match tokio::time::timeout(TRAILERS_TIMEOUT, trailers).await {
             Ok(Some(fields)) => match headers_from_fields(fields) {
@@ -196,14 +227,14 @@ pub fn body_from_wire(
         }
     })
     .filter_map(std::future::ready);
-    http_body_util::StreamBody::new(data.chain(trailers))
+    http_body_util::StreamBody::new(data.chain(checked).chain(trailers))
 }
 
 /// A short description of a wasi:http error code for logs and problem bodies.
 pub fn describe(code: &ErrorCode) -> String {
     match code {
-        ErrorCode::InternalError(Some(m)) => m.clone(),
-        other => format!("{other:?}"),
+        ErrorCode::InternalError(Some(m)) => crate::transport::failure::bounded(m).to_owned(),
+        other => crate::transport::failure::bounded(&format!("{other:?}")).to_owned(),
     }
 }
 
@@ -258,7 +289,9 @@ mod tests {
         ];
         let body = http_body_util::StreamBody::new(futures::stream::iter(frames));
         let (data, t) = body_to_wire(body);
-        let collected = BodyExt::collect(body_from_wire(data, t)).await.unwrap();
+        let collected = BodyExt::collect(body_from_wire(data, t, None))
+            .await
+            .unwrap();
         assert_eq!(collected.trailers(), Some(&trailers));
         assert_eq!(collected.to_bytes(), Bytes::from_static(b"hello world"));
     }

@@ -68,6 +68,13 @@ impl Breaker {
         }
     }
 
+    /// The probe was abandoned before it had an outcome: another call may probe at once.
+    pub fn abandon(&mut self, now: Instant) {
+        if self.state == State::Probing {
+            self.state = State::Open(now);
+        }
+    }
+
     /// Records a success: the breaker closes.
     pub fn success(&mut self) {
         self.failures = 0;
@@ -130,6 +137,25 @@ mod tests {
         b.success();
         assert_eq!(b.state(), State::Closed);
         assert!(b.admit(t + base * 3));
+    }
+
+    #[test]
+    fn an_abandoned_probe_lets_the_next_call_probe() {
+        let t = Instant::now();
+        let base = Duration::from_secs(1);
+        let mut b = Breaker::new(1, base);
+        b.failure(t);
+        assert!(b.admit(t + base));
+        assert!(!b.admit(t + base), "one probe at a time");
+        b.abandon(t + base);
+        assert!(b.admit(t + base), "the abandoned probe left no stuck state");
+        b.success();
+        b.abandon(t + base);
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "abandoning a closed breaker changes nothing"
+        );
     }
 
     #[test]

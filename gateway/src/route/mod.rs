@@ -710,6 +710,17 @@ impl Router {
         Some(i)
     }
 
+    /// Forgets a call abandoned before its outcome was known: it is no longer in flight, and
+    /// says nothing about the provider.
+    fn release(&self, key: &str) {
+        if let Ok(mut health) = self.health.lock() {
+            if let Some(h) = health.get_mut(key) {
+                h.in_flight = h.in_flight.saturating_sub(1);
+                h.breaker.abandon(Instant::now());
+            }
+        }
+    }
+
     /// Learns from an attempt; a `pinned` call's failure is about its resource and does not
     /// count against the provider's breaker.
     fn record(&self, key: &str, elapsed: Duration, failure: Option<&AttemptError>, pinned: bool) {

@@ -10,6 +10,7 @@ use async_nats::HeaderMap;
 
 use super::{ForwardError, Last, Provider, Router, Target};
 use crate::telemetry::metrics;
+use crate::transport::nats::NatsReports;
 use crate::transport::quic::OneStream;
 use crate::transport::{Address, AttemptError};
 
@@ -21,12 +22,15 @@ pub enum Invoker {
         client: Arc<wrpc_transport_nats::Client>,
         /// Headers for the invocation.
         headers: HeaderMap,
+        /// Where the provider's failure report arrives.
+        reports: NatsReports,
     },
     /// wRPC over the peer's QUIC connection.
     Quic(OneStream),
 }
 
-/// A provider chosen for one call; give it back to [`Router::close`] with the outcome.
+/// A provider chosen for one call; give it back to [`Router::close`] with the outcome. One
+/// dropped without that (its caller went away) still stops counting as in flight.
 pub struct Opened {
     /// How to invoke it.
     pub invoker: Invoker,
@@ -39,6 +43,16 @@ pub struct Opened {
     last: Last,
     started: Instant,
     _running: metrics::Running,
+    router: Arc<Router>,
+    closed: bool,
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.router.release(&self.key);
+        }
+    }
 }
 
 impl Opened {
@@ -57,18 +71,21 @@ impl Opened {
 impl Router {
     /// Picks a provider of `instance.function` for a call from `caller` (which selected
     /// `link`), dialling it if need be; a provider that cannot be reached is counted against
-    /// its breaker and the next one tried.
+    /// its breaker and the next one tried. With `exact`, only providers of exactly that
+    /// version qualify (for callers whose bindings name it).
     pub async fn open(
-        &self,
+        self: &Arc<Self>,
         caller: &str,
         instance: &str,
         function: &str,
         link: Option<&str>,
+        exact: bool,
     ) -> Result<Opened, ForwardError> {
         let (found, route, searched) = self.providers(instance, Some(function), link);
         let providers: Vec<Provider> = found
             .into_iter()
             .filter(|p| matches!(p.target, Target::Remote(_)))
+            .filter(|p| !exact || p.instance == instance)
             .collect();
         let no_provider = |why: &str| ForwardError::NoProvider {
             instance: instance.to_owned(),
@@ -103,6 +120,8 @@ impl Router {
                         last: Last::of(provider),
                         started,
                         _running: metrics::global().running(instance, function, "outbound"),
+                        router: self.clone(),
+                        closed: false,
                     })
                 }
                 Err(e) => {
@@ -127,8 +146,12 @@ impl Router {
         match &provider.target {
             Target::Remote(Address::Nats { prefix }) => match &self.nats {
                 Some(n) => {
-                    let (client, headers) = n.invoker(prefix, budget).await?;
-                    Ok(Invoker::Nats { client, headers })
+                    let (client, headers, reports) = n.invoker(prefix, budget).await?;
+                    Ok(Invoker::Nats {
+                        client,
+                        headers,
+                        reports,
+                    })
                 }
                 None => Err(AttemptError::NotSent {
                     reason: "this node has no NATS connection; enable [nats]".to_owned(),
@@ -145,7 +168,8 @@ impl Router {
 
     /// Learns from a call made through [`Router::open`]: its latency (up to the answer) and
     /// whether it failed, for the balancer, the breaker and the metrics.
-    pub fn close(&self, opened: Opened, failure: Option<&AttemptError>) {
+    pub fn close(&self, mut opened: Opened, failure: Option<&AttemptError>) {
+        opened.closed = true;
         let took = opened.started.elapsed();
         self.record(&opened.key, took, failure, false);
         metrics::global().call(

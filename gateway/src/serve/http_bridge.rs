@@ -64,7 +64,13 @@ impl HttpBridge {
             Some(Scheme::Other(s)) => HostScheme::Other(s.clone()),
             Some(Scheme::Http) | None => HostScheme::Http,
         };
-        let req = to_hyper(request).map_err(|e| ErrorCode::InternalError(Some(e.to_string())))?;
+        let req = to_hyper(request).map_err(|e| {
+            tracing::warn!(
+                component = &*self.component.name,
+                "a wrpc:http request is not valid HTTP: {e}"
+            );
+            ErrorCode::HttpProtocolError
+        })?;
         let response = self
             .component
             .handle_http(scheme, req)
@@ -95,6 +101,7 @@ impl<Ctx: Send> wrpc_http::Handler<Ctx> for HttpBridge {
             Ok(_) => "ok",
             Err(ErrorCode::HttpResponseTimeout) => "deadline",
             Err(ErrorCode::ConnectionLimitReached) => "overloaded",
+            Err(ErrorCode::HttpProtocolError) => "bad-params",
             Err(_) => "trap",
         };
         if let Err(e) = &result {
@@ -150,7 +157,8 @@ fn to_hyper(
         .build()
         .map_err(|e| wrpc_http::ConvertError::Uri(e.to_string()))?;
     let mut req = hyper::Request::new(
-        body_from_wire(body, trailers).map_err(|never: std::convert::Infallible| match never {}),
+        body_from_wire(body, trailers, None)
+            .map_err(|e| HostErrorCode::InternalError(Some(e.to_string()))),
     );
     *req.method_mut() = method_from_wire(method)?;
     *req.uri_mut() = uri;

@@ -12,7 +12,7 @@ use witmesh_proto::value::StreamValue;
 use witmesh_proto::{Func, Ty, Value};
 use wrpc_transport::{Index, Invoke};
 
-use super::call::{encode_params, result_paths};
+use super::call::{encode_params, result_paths, FailureWatch};
 use super::AttemptError;
 
 /// Bytes of a stream as they arrive; an error ends it early.
@@ -33,6 +33,8 @@ pub fn is_byte_stream(tys: &[Ty]) -> bool {
 
 /// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
 /// `stream<u8>`, `input` supplies its bytes. A `stream<u8>` result comes back as a stream.
+/// `failure` hears the provider's report of why it failed the call (witmesh peers only).
+#[allow(clippy::too_many_arguments)]
 pub async fn call<I: Invoke>(
     client: &I,
     cx: I::Context,
@@ -41,6 +43,7 @@ pub async fn call<I: Invoke>(
     params: Vec<Value>,
     input: Option<ByteStream>,
     limits: Limits,
+    failure: &mut impl FailureWatch,
 ) -> Result<Answer, AttemptError> {
     let bytes = encode_params(func, &params)?;
     let paths = result_paths(func);
@@ -59,7 +62,11 @@ pub async fn call<I: Invoke>(
         }
         None => None,
     };
-    if let Err(e) = tx.shutdown().await {
+    let closed = tokio::select! {
+        closed = tx.shutdown() => closed,
+        f = failure.wait() => return Err(AttemptError::Remote(f)),
+    };
+    if let Err(e) = closed {
         return Err(match e.kind() {
             std::io::ErrorKind::NotConnected => AttemptError::NotSent {
                 reason: "no provider is subscribed (NATS: no responders)".to_owned(),
@@ -81,6 +88,7 @@ pub async fn call<I: Invoke>(
     };
     let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
     let mut buf = BytesMut::new();
+    let mut received = 0usize;
     let values = loop {
         match dec.decode(&mut buf) {
             Ok(Some(values)) => break values,
@@ -92,21 +100,26 @@ pub async fn call<I: Invoke>(
             }
         }
         buf.reserve(8 << 10);
-        match rx.read_buf(&mut buf).await {
-            Ok(0) => {
-                return Err(AttemptError::Lost {
-                    reason: format!("the results ended early: {}", dec.truncated()),
-                    results_started: !buf.is_empty(),
-                })
+        let read = tokio::select! {
+            read = rx.read_buf(&mut buf) => read,
+            f = failure.wait() => return Err(AttemptError::Remote(f)),
+        };
+        let why = match read {
+            Ok(0) => format!("the results ended early: {}", dec.truncated()),
+            Ok(n) => {
+                received += n;
+                continue;
             }
-            Ok(_) => {}
-            Err(e) => {
-                return Err(AttemptError::Lost {
-                    reason: format!("reading the results failed: {e}"),
-                    results_started: !buf.is_empty(),
-                })
-            }
-        }
+            Err(e) => format!("reading the results failed: {e}"),
+        };
+        return Err(failure
+            .after_end()
+            .await
+            .map(AttemptError::Remote)
+            .unwrap_or(AttemptError::Lost {
+                reason: why,
+                results_started: received > 0,
+            }));
     };
     // The parameter stream goes on while the results stream in; a provider that answers
     // before reading all of it simply stops reading.

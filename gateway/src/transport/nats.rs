@@ -55,23 +55,32 @@ impl NatsOut {
     }
 
     /// A way to invoke functions at the provider under `prefix` with values the caller
-    /// encodes itself (streams and futures), and the headers to send: the budget the
-    /// provider has and the trace context.
+    /// encodes itself (streams and futures), the headers to send (the budget the provider
+    /// has, where to report a failure, the trace context) and the watch for that report.
     pub async fn invoker(
         &self,
         prefix: &str,
         budget: Duration,
-    ) -> Result<(Arc<wrpc_transport_nats::Client>, HeaderMap), AttemptError> {
+    ) -> Result<(Arc<wrpc_transport_nats::Client>, HeaderMap, NatsReports), AttemptError> {
         let client = self.client(prefix).await?;
+        let report_to = self.nats.new_inbox();
+        let reports =
+            self.nats
+                .subscribe(report_to.clone())
+                .await
+                .map_err(|e| AttemptError::NotSent {
+                    reason: format!("cannot subscribe for failure reports: {e}"),
+                })?;
         let mut headers = HeaderMap::new();
         headers.insert(
             HEADER_DEADLINE_MS,
             budget.as_millis().max(1).to_string().as_str(),
         );
+        headers.insert(HEADER_ERROR_TO, report_to.as_str());
         for (name, value) in crate::telemetry::TraceContext::current().headers() {
             headers.insert(name, value);
         }
-        Ok((client, headers))
+        Ok((client, headers, NatsReports(reports)))
     }
 
     /// One attempt of `func` at the provider under `prefix`, which must answer within
@@ -117,7 +126,7 @@ impl NatsOut {
 }
 
 /// Failure reports published to the call's report subject.
-struct NatsReports(async_nats::Subscriber);
+pub struct NatsReports(async_nats::Subscriber);
 
 /// How long after the results ended a report may still be on its way.
 const REPORT_GRACE: Duration = Duration::from_millis(50); // the report was published before the stream ended; this covers task hand-offs

@@ -4,7 +4,7 @@
 //! on a unidirectional stream of its own: the call's stream id, the class, the node and the
 //! message. Upstream peers never say hello and never get a notice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -67,23 +67,40 @@ pub fn decode(mut bytes: &[u8]) -> Option<(u64, RemoteFailure)> {
 /// Notices a caller's connection received, until the calls they are about take them.
 #[derive(Default)]
 pub struct Inbox {
-    notices: Mutex<HashMap<u64, RemoteFailure>>,
+    notices: Mutex<Pending>,
     arrived: Notify,
+}
+
+/// Notices not taken yet, and their order of arrival.
+#[derive(Default)]
+struct Pending {
+    by_stream: HashMap<u64, RemoteFailure>,
+    order: VecDeque<u64>,
 }
 
 impl Inbox {
     fn put(&self, stream: u64, failure: RemoteFailure) {
         if let Ok(mut n) = self.notices.lock() {
-            if n.len() >= MAX_PENDING {
-                n.clear();
+            while n.by_stream.len() >= MAX_PENDING {
+                match n.order.pop_front() {
+                    Some(old) => {
+                        n.by_stream.remove(&old);
+                    }
+                    None => break,
+                }
             }
-            n.insert(stream, failure);
+            if n.by_stream.insert(stream, failure).is_none() {
+                n.order.push_back(stream);
+            }
         }
         self.arrived.notify_waiters();
     }
 
     fn try_take(&self, stream: u64) -> Option<RemoteFailure> {
-        self.notices.lock().ok()?.remove(&stream)
+        let mut n = self.notices.lock().ok()?;
+        let f = n.by_stream.remove(&stream)?;
+        n.order.retain(|s| *s != stream);
+        Some(f)
     }
 
     /// The notice about `stream`, waiting up to `wait` for it to arrive.
@@ -102,17 +119,29 @@ impl Inbox {
 }
 
 /// Asks the server at the other end of `conn` for notices and files those it sends in the
-/// returned inbox, until the connection closes.
-pub async fn subscribe(conn: &quinn::Connection) -> Arc<Inbox> {
+/// returned inbox, until the connection closes. Asking happens in the background: a server
+/// that grants no stream for it delays nothing but its own notices.
+pub fn subscribe(conn: &quinn::Connection) -> Arc<Inbox> {
     let inbox = Arc::new(Inbox::default());
-    match conn.open_uni().await {
-        Ok(mut s) => {
-            if s.write_all(HELLO).await.is_ok() {
-                let _ = s.finish();
-            }
+    let hello = conn.clone();
+    tokio::spawn(async move {
+        let ask = async {
+            let mut s = hello.open_uni().await.ok()?;
+            s.write_all(HELLO).await.ok()?;
+            s.finish().ok()
+        };
+        if tokio::time::timeout(READ_TIMEOUT, ask)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            tracing::debug!(
+                "could not ask {} for failure notices",
+                hello.remote_address()
+            );
         }
-        Err(e) => tracing::debug!("cannot ask for failure notices: {e}"),
-    }
+    });
     let (conn, filed) = (conn.clone(), inbox.clone());
     tokio::spawn(async move {
         while let Ok(mut s) = conn.accept_uni().await {

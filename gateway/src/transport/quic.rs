@@ -128,7 +128,7 @@ impl QuicOut {
                     "QUIC handshake with {addr} (as `{server_name}`) failed: {e}"
                 ))
             })?;
-        let inbox = notice::subscribe(&conn).await;
+        let inbox = notice::subscribe(&conn);
         conns.insert(key, (conn.clone(), inbox.clone()));
         Ok((conn, inbox))
     }
@@ -144,12 +144,7 @@ impl QuicOut {
         limits: Limits,
     ) -> Result<Vec<Value>, AttemptError> {
         let stream = self.invoker(addr, server_name).await?;
-        let reports = ResetReports {
-            code: stream.code.clone(),
-            stream: stream.stream.clone(),
-            inbox: stream.inbox.clone(),
-            node: addr.to_string(),
-        };
+        let reports = stream.reports();
         attempt(&stream, (), instance, func, params, limits, reports).await
     }
 
@@ -162,6 +157,7 @@ impl QuicOut {
     ) -> Result<OneStream, AttemptError> {
         let (conn, inbox) = self.connection(addr, server_name).await?;
         Ok(OneStream {
+            node: addr.to_string(),
             conn,
             code: Arc::new(AtomicU64::new(NO_CODE)),
             stream: Arc::new(AtomicU64::new(NO_STREAM)),
@@ -178,11 +174,25 @@ const NO_STREAM: u64 = u64::MAX;
 /// Invokes over one peer connection, one stream per invocation, capturing the code the
 /// provider resets it with.
 pub struct OneStream {
+    node: String,
     conn: quinn::Connection,
     code: Arc<AtomicU64>,
     /// The id of the stream last opened, which the provider's notice names.
     stream: Arc<AtomicU64>,
     inbox: Arc<Inbox>,
+}
+
+impl OneStream {
+    /// How the caller of the stream's invocation hears why the provider failed it: the reset
+    /// code and the provider's notice.
+    pub fn reports(&self) -> impl FailureWatch {
+        ResetReports {
+            code: self.code.clone(),
+            stream: self.stream.clone(),
+            inbox: self.inbox.clone(),
+            node: self.node.clone(),
+        }
+    }
 }
 
 impl Invoke for OneStream {
