@@ -496,3 +496,23 @@ impl Drop for Program {
         let _ = self.0.wait();
     }
 }
+
+/// Checks `doc` (an OpenAPI document) with the standard validator from PyPI
+/// (`openapi-spec-validator`), writing it into `dir` first.
+pub fn assert_valid_openapi(dir: &Path, doc: &[u8]) {
+    let file = dir.join("openapi.json");
+    std::fs::write(&file, doc).expect("cannot write the document");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+            file.to_str().expect("UTF-8 path"),
+        ])
+        .output()
+        .expect("python3 with openapi-spec-validator (pip install openapi-spec-validator)");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("valid"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -208,22 +208,7 @@ pub async fn serve_counters(
         });
     }
     nats.flush().await?;
-    let me = format!(
-        r#"{{"node":"{prefix}","nats_prefix":"{prefix}","instances":["witmesh:counters/counters@0.1.0"],"ttl_ms":3000}}"#
-    );
-    let announce = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if nats
-                .publish("witmesh.discovery.default", me.clone().into())
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-    });
+    let announce = announce(nats, prefix, "witmesh:counters/counters@0.1.0");
     Ok((wrpc, announce))
 }
 
@@ -327,10 +312,17 @@ pub async fn serve_bytes(
         });
     }
     nats.flush().await?;
+    let announce = announce(nats, prefix, BYTES_INSTANCE);
+    Ok((wrpc, announce))
+}
+
+/// Announces a native provider of `instance` under `prefix` to witmesh discovery in lattice
+/// `default` as node `prefix`, once a second until the returned task is aborted.
+fn announce(nats: async_nats::Client, prefix: &str, instance: &str) -> tokio::task::JoinHandle<()> {
     let me = format!(
-        r#"{{"node":"{prefix}","nats_prefix":"{prefix}","instances":["{BYTES_INSTANCE}"],"ttl_ms":3000}}"#
+        r#"{{"node":"{prefix}","nats_prefix":"{prefix}","instances":["{instance}"],"ttl_ms":3000}}"#
     );
-    let announce = tokio::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tick.tick().await;
@@ -342,6 +334,5 @@ pub async fn serve_bytes(
                 return;
             }
         }
-    });
-    Ok((wrpc, announce))
+    })
 }

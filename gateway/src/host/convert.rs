@@ -164,11 +164,6 @@ fn index_of(names: impl Iterator<Item = impl AsRef<str>>, name: &str) -> Option<
         .map(|(i, _)| i as u32)
 }
 
-/// A wasmtime value (a component's result) as a codec value of `ty`; no resource handles.
-pub fn from_val(ty: &Ty, v: &Val) -> Result<Value, ConvertError> {
-    from_val_with(ty, v, &mut NoHandles)
-}
-
 /// A wasmtime value as a codec value of `ty`, with resources made into handles by `h`.
 pub fn from_val_with(ty: &Ty, v: &Val, h: &mut dyn Handles) -> Result<Value, ConvertError> {
     Ok(match (ty, v) {

@@ -19,7 +19,7 @@ use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
-use super::convert::{from_val, from_val_with, to_val, to_val_with, ConvertError};
+use super::convert::{from_val_with, to_val, to_val_with, ConvertError, Handles, NoHandles};
 use super::resident::{ExportTable, Resident};
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
@@ -92,6 +92,35 @@ pub(crate) struct Warm {
     instance: Instance,
 }
 
+impl Warm {
+    /// Calls `export` with `args` by `deadline`, its results made codec values with handles
+    /// from `handles`.
+    async fn invoke(
+        &mut self,
+        export: &Export,
+        args: &[Val],
+        deadline: Deadline,
+        handles: &mut (dyn Handles + Send),
+    ) -> Result<Vec<Value>, CallError> {
+        let func = &export.func;
+        self.store.set_epoch_deadline(1);
+        self.store.data_mut().deadline = Some(deadline.into_std());
+        let f = self
+            .instance
+            .get_func(&mut self.store, export.index)
+            .ok_or_else(|| CallError::Instantiate(format!("export `{}` vanished", func.name)))?;
+        let mut results = vec![Val::Bool(false); func.results.len()];
+        f.call_async(&mut self.store, args, &mut results)
+            .await
+            .map_err(|e| classify(e, CallError::Trap))?;
+        func.results
+            .iter()
+            .zip(&results)
+            .map(|(t, v)| from_val_with(t, v, handles).map_err(CallError::from))
+            .collect()
+    }
+}
+
 impl LoadedComponent {
     /// Calls `export` with `params` (already type-checked by the codec) and returns its results,
     /// or fails once `deadline` passes (the caller's deadline, which parameter reading already
@@ -145,22 +174,7 @@ impl LoadedComponent {
             Some(w) => w,
             None => self.instantiate().await?,
         };
-        warm.store.set_epoch_deadline(1);
-        warm.store.data_mut().deadline = Some(deadline.into_std());
-        let f = warm
-            .instance
-            .get_func(&mut warm.store, export.index)
-            .ok_or_else(|| CallError::Instantiate(format!("export `{}` vanished", func.name)))?;
-        let mut results = vec![Val::Bool(false); func.results.len()];
-        f.call_async(&mut warm.store, &args, &mut results)
-            .await
-            .map_err(|e| classify(e, CallError::Trap))?;
-        let values = func
-            .results
-            .iter()
-            .zip(&results)
-            .map(|(t, v)| from_val(t, v).map_err(CallError::from))
-            .collect::<Result<Vec<_>, _>>()?;
+        let values = warm.invoke(export, &args, deadline, &mut NoHandles).await?;
         if reuse {
             self.put_idle(warm);
         }
@@ -251,24 +265,7 @@ impl LoadedComponent {
         args: &[Val],
         deadline: Deadline,
     ) -> Result<Vec<Value>, CallError> {
-        let func = &export.func;
-        let warm = &mut r.warm;
-        warm.store.set_epoch_deadline(1);
-        warm.store.data_mut().deadline = Some(deadline.into_std());
-        let f = warm
-            .instance
-            .get_func(&mut warm.store, export.index)
-            .ok_or_else(|| CallError::Instantiate(format!("export `{}` vanished", func.name)))?;
-        let mut results = vec![Val::Bool(false); func.results.len()];
-        f.call_async(&mut warm.store, args, &mut results)
-            .await
-            .map_err(|e| classify(e, CallError::Trap))?;
-        let values = func
-            .results
-            .iter()
-            .zip(&results)
-            .map(|(t, v)| from_val_with(t, v, &mut r.table).map_err(CallError::from))
-            .collect::<Result<Vec<_>, _>>()?;
+        let values = r.warm.invoke(export, args, deadline, &mut r.table).await?;
         for ended in std::mem::take(&mut r.table.evicted) {
             ended
                 .resource_drop_async(&mut r.warm.store)

@@ -7,13 +7,16 @@ use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use witmesh_proto::codec::chunks::{put_chunk, put_end, ChunkDecoder, Piece};
-use witmesh_proto::codec::{Limits, ValuesDecoder};
+use witmesh_proto::codec::Limits;
 use witmesh_proto::value::StreamValue;
 use witmesh_proto::{Func, Ty, Value};
 use wrpc_transport::{Index, Invoke};
 
-use super::call::{encode_params, result_paths, FailureWatch};
+use super::call::{encode_params, not_taken, read_results, result_paths, FailureWatch};
 use super::AttemptError;
+
+/// Longest a result stream may go without a byte before it counts as stalled.
+pub const STREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60); // a live sender writes far more often
 
 /// Bytes of a stream as they arrive; an error ends it early.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
@@ -67,15 +70,7 @@ pub async fn call<I: Invoke>(
         f = failure.wait() => return Err(AttemptError::Remote(f)),
     };
     if let Err(e) = closed {
-        return Err(match e.kind() {
-            std::io::ErrorKind::NotConnected => AttemptError::NotSent {
-                reason: "no provider is subscribed (NATS: no responders)".to_owned(),
-            },
-            _ => AttemptError::Lost {
-                reason: format!("sending parameters failed: {e}"),
-                results_started: false,
-            },
-        });
+        return Err(not_taken(&e));
     }
     let streamed = is_byte_stream(&func.results);
     let sub = if streamed {
@@ -86,41 +81,8 @@ pub async fn call<I: Invoke>(
     } else {
         None
     };
-    let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
-    let mut buf = BytesMut::new();
-    let mut received = 0usize;
-    let values = loop {
-        match dec.decode(&mut buf) {
-            Ok(Some(values)) => break values,
-            Ok(None) => {}
-            Err(e) => {
-                return Err(AttemptError::BadResults {
-                    reason: e.to_string(),
-                })
-            }
-        }
-        buf.reserve(8 << 10);
-        let read = tokio::select! {
-            read = rx.read_buf(&mut buf) => read,
-            f = failure.wait() => return Err(AttemptError::Remote(f)),
-        };
-        let why = match read {
-            Ok(0) => format!("the results ended early: {}", dec.truncated()),
-            Ok(n) => {
-                received += n;
-                continue;
-            }
-            Err(e) => format!("reading the results failed: {e}"),
-        };
-        return Err(failure
-            .after_end()
-            .await
-            .map(AttemptError::Remote)
-            .unwrap_or(AttemptError::Lost {
-                reason: why,
-                results_started: received > 0,
-            }));
-    };
+    let mut received = 0;
+    let values = read_results(&mut rx, func, limits, failure, &mut received).await?;
     // The parameter stream goes on while the results stream in; a provider that answers
     // before reading all of it simply stops reading.
     drop(sender);
@@ -183,7 +145,15 @@ where
                     }
                 }
                 buf.reserve(16 << 10);
-                match r.read_buf(&mut buf).await {
+                let read = tokio::time::timeout(STREAM_IDLE_TIMEOUT, r.read_buf(&mut buf)).await;
+                let Ok(read) = read else {
+                    let e = std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("the stream stalled: nothing arrived for {STREAM_IDLE_TIMEOUT:?}"),
+                    );
+                    return Some((Err(e), (r, buf, dec, true)));
+                };
+                match read {
                     Ok(0) => {
                         let e = std::io::Error::new(
                             std::io::ErrorKind::UnexpectedEof,

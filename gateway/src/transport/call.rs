@@ -20,6 +20,20 @@ pub fn result_paths(func: &Func) -> Vec<Box<[Option<usize>]>> {
         .collect()
 }
 
+/// Why closing a call's parameter side failed: over NATS, nothing subscribed (the call never
+/// reached a provider); otherwise the connection broke while sending.
+pub fn not_taken(e: &std::io::Error) -> AttemptError {
+    match e.kind() {
+        std::io::ErrorKind::NotConnected => AttemptError::NotSent {
+            reason: "no provider is subscribed (NATS: no responders)".to_owned(),
+        },
+        _ => AttemptError::Lost {
+            reason: format!("sending parameters failed: {e}"),
+            results_started: false,
+        },
+    }
+}
+
 /// Encodes `params` of `func` for the wire.
 pub fn encode_params(func: &Func, params: &[Value]) -> Result<Bytes, AttemptError> {
     let mut buf = BytesMut::new();
@@ -68,21 +82,29 @@ where
         f = failure.wait() => return Err(AttemptError::Remote(f)),
     };
     if let Err(e) = closed {
-        return Err(match e.kind() {
-            std::io::ErrorKind::NotConnected => AttemptError::NotSent {
-                reason: "no provider is subscribed (NATS: no responders)".to_owned(),
-            },
-            _ => AttemptError::Lost {
-                reason: format!("sending parameters failed: {e}"),
-                results_started: false,
-            },
-        });
+        return Err(not_taken(&e));
     }
+    read_results(&mut rx, func, limits, &mut failure, &mut counted.received).await
+}
+
+/// Reads and type-checks the results of `func` from `rx`, counting the bytes read in
+/// `received`; `failure` hears the provider's report of why it failed the call.
+pub async fn read_results<R, F>(
+    rx: &mut R,
+    func: &Func,
+    limits: Limits,
+    failure: &mut F,
+    received: &mut u64,
+) -> Result<Vec<Value>, AttemptError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    F: FailureWatch,
+{
     let mut dec = ValuesDecoder::new(func.results.clone(), func.result_labels.clone(), limits);
     let mut buf = BytesMut::new();
-    let mut received = 0usize;
+    let mut read_so_far = 0usize;
     loop {
-        counted.received = received as u64;
+        *received = read_so_far as u64;
         match dec.decode(&mut buf) {
             Ok(Some(values)) if !values.is_empty() => return Ok(values),
             // A function without results succeeds only when its stream ends cleanly: a
@@ -101,7 +123,7 @@ where
             f = failure.wait() => return Err(AttemptError::Remote(f)),
         };
         match read {
-            Ok(0) if func.results.is_empty() && received == 0 => {
+            Ok(0) if func.results.is_empty() && read_so_far == 0 => {
                 return match failure.after_clean_end().await {
                     Some(f) => Err(AttemptError::Remote(f)),
                     None => Ok(Vec::new()),
@@ -114,10 +136,10 @@ where
                     .map(AttemptError::Remote)
                     .unwrap_or_else(|| AttemptError::Lost {
                         reason: format!("the results ended early: {}", dec.truncated()),
-                        results_started: received > 0,
+                        results_started: read_so_far > 0,
                     }))
             }
-            Ok(n) => received += n,
+            Ok(n) => read_so_far += n,
             Err(e) => {
                 return Err(failure
                     .after_end()
@@ -125,7 +147,7 @@ where
                     .map(AttemptError::Remote)
                     .unwrap_or_else(|| AttemptError::Lost {
                         reason: format!("reading the results failed: {e}"),
-                        results_started: received > 0,
+                        results_started: read_so_far > 0,
                     }))
             }
         }

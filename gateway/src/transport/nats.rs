@@ -94,24 +94,7 @@ impl NatsOut {
         limits: Limits,
         budget: Duration,
     ) -> Result<Vec<Value>, AttemptError> {
-        let client = self.client(prefix).await?;
-        let report_to = self.nats.new_inbox();
-        let reports =
-            self.nats
-                .subscribe(report_to.clone())
-                .await
-                .map_err(|e| AttemptError::NotSent {
-                    reason: format!("cannot subscribe for failure reports: {e}"),
-                })?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            HEADER_DEADLINE_MS,
-            budget.as_millis().max(1).to_string().as_str(),
-        );
-        headers.insert(HEADER_ERROR_TO, report_to.as_str());
-        for (name, value) in crate::telemetry::TraceContext::current().headers() {
-            headers.insert(name, value);
-        }
+        let (client, headers, reports) = self.invoker(prefix, budget).await?;
         attempt(
             &*client,
             Some(headers),
@@ -119,7 +102,7 @@ impl NatsOut {
             func,
             params,
             limits,
-            NatsReports(reports),
+            reports,
         )
         .await
     }
