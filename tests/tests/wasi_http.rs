@@ -143,10 +143,15 @@ fn a_wasi_http_component_on_another_node_serves_requests_over_nats_and_quic() {
     let forwarding = ["--http", "127.0.0.1:0", "--http-route", "/=@mesh"];
 
     // Over NATS: this sidecar trusts no QUIC certificate, so discovery gives it B's prefix.
-    let via_nats = Sidecar::node(&nats, "a-nats", &[], &forwarding, &[]);
-    assert!(via_nats
-        .logs()
-        .contains("forwarding HTTP for any host/ to wrpc:http/incoming-handler@0.1.0"));
+    // Its deadline for a forwarded request's response head is 2 s.
+    let via_nats = Sidecar::node(
+        &nats,
+        "a-nats",
+        &[],
+        &forwarding,
+        &[("WITMESH_MESH__DEFAULT_TIMEOUT", "2s")],
+    );
+    via_nats.wait_for_log("forwarding HTTP for any host/ to wrpc:http/incoming-handler@0.1.0");
     let addr = http_addr(&via_nats);
     wait_for_route(addr);
     assert_served(addr);
@@ -198,6 +203,23 @@ fn a_wasi_http_component_on_another_node_serves_requests_over_nats_and_quic() {
         );
         assert_eq!(String::from_utf8_lossy(&a.body), want);
     }
+
+    // A's deadline for the response head travels with the call over NATS: B stops the
+    // component at A's budget, not at its own 30 s call timeout.
+    let a = http(
+        http_addr(&via_nats),
+        "GET",
+        "/slow",
+        &[("x-sleep-ms", "20000")],
+        b"",
+    );
+    assert_eq!(a.status, 504, "{}", String::from_utf8_lossy(&a.body));
+    let started = std::time::Instant::now();
+    b.wait_for_log("wasi:http request from another node failed: ErrorCode::HttpResponseTimeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "B worked on past A's 2 s budget"
+    );
 
     // With B gone, a request fails at once with a problem naming what is missing.
     b.kill();

@@ -20,11 +20,13 @@ impl LoadedComponent {
 
     /// Hands `req` to the component's `wasi:http/incoming-handler.handle` and returns its
     /// response once the component has set it (the body keeps streaming afterwards), or fails
-    /// after the component's call timeout. `scheme` is how the request arrived.
+    /// after the component's call timeout, or the caller's `budget` when that is shorter.
+    /// `scheme` is how the request arrived.
     pub async fn handle_http<B>(
         &self,
         scheme: Scheme,
         req: hyper::Request<B>,
+        budget: Option<Duration>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, CallError>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -36,7 +38,9 @@ impl LoadedComponent {
                 self.name
             )));
         };
-        let timeout = self.policy.call_timeout;
+        let timeout = budget.map_or(self.policy.call_timeout, |b| {
+            b.min(self.policy.call_timeout)
+        });
         let started = tokio::time::Instant::now();
         let slot = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
             .await

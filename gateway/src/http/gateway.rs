@@ -186,7 +186,7 @@ impl Gateway {
                 return super::forward::forward(router, link.as_deref(), req).await;
             }
         };
-        match component.handle_http(Scheme::Http, req).await {
+        match component.handle_http(Scheme::Http, req, None).await {
             Ok(response) => response.map(|body| {
                 body.map_err(|e| -> BodyError { format!("{e:?}").into() })
                     .boxed_unsync()

@@ -28,10 +28,7 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
             ..CallMeta::default()
         };
     };
-    let budget = headers
-        .get(HEADER_DEADLINE_MS)
-        .and_then(|v| v.as_str().parse::<u64>().ok())
-        .map(std::time::Duration::from_millis);
+    let budget = budget(&headers);
     let report = headers
         .get(HEADER_ERROR_TO)
         .map(|v| v.as_str())
@@ -52,6 +49,14 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
         transport: "nats",
         trace,
     }
+}
+
+/// The remaining budget a witmesh caller sent with a call, if it sent one.
+pub(crate) fn budget(headers: &async_nats::HeaderMap) -> Option<std::time::Duration> {
+    headers
+        .get(HEADER_DEADLINE_MS)
+        .and_then(|v| v.as_str().parse::<u64>().ok())
+        .map(std::time::Duration::from_millis)
 }
 
 /// A running NATS listener.

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt as _};
 use http_body_util::BodyExt as _;
@@ -40,12 +40,16 @@ impl HttpBridge {
     }
 
     /// Serves the handler on `wrpc` until `shutdown`, each call in its own task on `tracker`.
-    pub async fn serve<S: Serve>(
+    pub async fn serve<S>(
         self,
         wrpc: &S,
         shutdown: CancellationToken,
         tracker: TaskTracker,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<()>
+    where
+        S: Serve,
+        S::Context: Budget,
+    {
         let name = self.component.name.clone();
         let [(_, _, invocations)] = wrpc_http::serve_interface(wrpc, self).await?;
         tracing::info!(
@@ -58,7 +62,11 @@ impl HttpBridge {
         Ok(())
     }
 
-    async fn answer(&self, request: Request) -> Result<Response, ErrorCode> {
+    async fn answer(
+        &self,
+        request: Request,
+        budget: Option<Duration>,
+    ) -> Result<Response, ErrorCode> {
         let scheme = match &request.scheme {
             Some(Scheme::Https) => HostScheme::Https,
             Some(Scheme::Other(s)) => HostScheme::Other(s.clone()),
@@ -73,7 +81,7 @@ impl HttpBridge {
         })?;
         let response = self
             .component
-            .handle_http(scheme, req)
+            .handle_http(scheme, req, budget)
             .await
             .map_err(|e| error_code(&self.component.name, &e))?;
         let (parts, body) = response.into_parts();
@@ -87,16 +95,35 @@ impl HttpBridge {
     }
 }
 
-impl<Ctx: Send> wrpc_http::Handler<Ctx> for HttpBridge {
+/// What a transport's call context says about the caller's remaining budget.
+pub trait Budget {
+    /// The time the caller has left for the call, when it said.
+    fn budget(&self) -> Option<Duration>;
+}
+
+impl Budget for wrpc_transport_nats::NatsContext {
+    fn budget(&self) -> Option<Duration> {
+        self.headers.as_ref().and_then(crate::listen::nats::budget)
+    }
+}
+
+impl Budget for crate::listen::quic::StreamCx {
+    fn budget(&self) -> Option<Duration> {
+        // QUIC carries no metadata beside the call.
+        None
+    }
+}
+
+impl<Ctx: Budget + Send> wrpc_http::Handler<Ctx> for HttpBridge {
     async fn handle(
         &self,
-        _cx: Ctx,
+        cx: Ctx,
         request: Request,
     ) -> anyhow::Result<Result<Response, ErrorCode>> {
         let m = metrics::global();
         let _running = m.running(wrpc_http::INSTANCE, wrpc_http::FUNCTION, "inbound");
         let started = Instant::now();
-        let result = self.answer(request).await;
+        let result = self.answer(request, cx.budget()).await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(ErrorCode::HttpResponseTimeout) => "deadline",

@@ -1,6 +1,7 @@
 //! A wasi:http component (exports `wasi:http/incoming-handler`): answers every request with
 //! status 200 (or the status in an `x-status` header), headers naming the method and path,
-//! and the request's body streamed back after a one-line greeting.
+//! and the request's body streamed back after a one-line greeting. An `x-sleep-ms` header makes
+//! it wait that long before it answers.
 
 use std::io::Write as _;
 
@@ -27,6 +28,14 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
             .first()
             .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u16>().ok())
             .unwrap_or(200);
+        let sleep = request
+            .headers()
+            .get("x-sleep-ms")
+            .first()
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+        if let Some(ms) = sleep {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         let headers = Fields::new();
         let _ = headers.set("x-method", &[method.clone().into_bytes()]);
         let _ = headers.set("x-path", &[path.clone().into_bytes()]);
