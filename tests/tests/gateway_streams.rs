@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use witmesh_tests::harness::{assert_valid_openapi, http, NatsServer, Sidecar};
+use witmesh_tests::harness::{assert_valid_openapi, http, witmesh_bin, NatsServer, Sidecar};
 use witmesh_tests::native::{fnv1a, pattern, serve_bytes, BYTES_INSTANCE, FNV_START};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,4 +131,83 @@ async fn byte_streams_cross_the_gateway_as_raw_bodies() {
         "{down}"
     );
     assert_valid_openapi(g.dir.path(), &a.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witmesh_call_streams_stdin_and_stdout() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let nats = NatsServer::start();
+    let (_wrpc, _announce) = serve_bytes(&nats.url, "bytes").await.unwrap();
+    let url = nats.url.clone();
+
+    // Stdin streams into the parameter.
+    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/bytes");
+    let data: Vec<u8> = (0..2u64 << 20).map(pattern).collect();
+    let expected = fnv1a(FNV_START, &data);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(witmesh_bin())
+            .args(["call", "--nats", &url, "--prefix", "bytes", "--wit", wit])
+            .arg(format!("{BYTES_INSTANCE}.upload"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(&data);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("len: {}", 2u64 << 20))
+            && text.contains(&format!("hash: {expected}")),
+        "{text}"
+    );
+
+    // A result stream goes to stdout as raw bytes.
+    let url = nats.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(witmesh_bin())
+            .args(["call", "--nats", &url, "--prefix", "bytes", "--wit", wit])
+            .arg(format!("{BYTES_INSTANCE}.download"))
+            .args(["100000", "4096"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 100_000);
+    assert!(out
+        .stdout
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == pattern(i as u64)));
+
+    // Arguments for a stream parameter are refused with the reason (exit 65).
+    let url = nats.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(witmesh_bin())
+            .args(["call", "--nats", &url, "--prefix", "bytes", "--wit", wit])
+            .arg(format!("{BYTES_INSTANCE}.upload"))
+            .arg("[1, 2]")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pipe the bytes to stdin"));
 }

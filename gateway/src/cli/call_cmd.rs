@@ -14,6 +14,10 @@ use witmesh_proto::{Func, Value, WitSet};
 
 use super::Failure;
 use crate::client::{CallFailure, Caller, FailureKind};
+use crate::transport::bytes_stream::{
+    is_byte_stream, streams_bytes, Answer as StreamAnswer, ByteStream,
+};
+use witmesh_proto::value::StreamValue;
 
 /// Where the server is.
 #[derive(Debug, Args)]
@@ -301,6 +305,9 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
     rt.block_on(async {
         let caller = args.connect.caller().await?;
         let func = args.connect.func(&caller, &args.target).await?;
+        if streams_bytes(&func) {
+            return call_streaming(&caller, &func, &args).await;
+        }
         let params = params(&func, &args.args, args.json).map_err(|e| failure(&e))?;
         let results = caller
             .call(&func, params, Limits::default(), args.connect.timeout.0)
@@ -308,6 +315,70 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
             .map_err(|e| failure(&e))?;
         print_results(&func, &results, args.json)
     })
+}
+
+/// `witmesh call` of a function passing a `stream<u8>`: a stream parameter's bytes come from
+/// stdin, a stream result's bytes go to stdout as they arrive.
+async fn call_streaming(caller: &Caller, func: &Func, args: &CallArgs) -> Result<(), Failure> {
+    use futures::StreamExt as _;
+    use tokio::io::AsyncWriteExt as _;
+    let (params, input) = if is_byte_stream(&func.params) {
+        if !args.args.is_empty() {
+            return Err(failure(&CallFailure::bad_value(
+                &args.target,
+                format!("its one parameter is a stream<u8>: pipe the bytes to stdin instead of passing arguments (`{}`)", func.signature),
+            )));
+        }
+        let stdin = futures::stream::unfold(tokio::io::stdin(), |mut stdin| async move {
+            use tokio::io::AsyncReadExt as _;
+            let mut buf = bytes::BytesMut::with_capacity(64 << 10);
+            match stdin.read_buf(&mut buf).await {
+                Ok(0) => None,
+                Ok(_) => Some((Ok(buf.freeze()), stdin)),
+                Err(e) => Some((Err(e), stdin)),
+            }
+        });
+        let input: ByteStream = Box::pin(stdin);
+        (vec![Value::Stream(StreamValue::Pending)], Some(input))
+    } else {
+        (
+            params(func, &args.args, args.json).map_err(|e| failure(&e))?,
+            None,
+        )
+    };
+    let answer = caller
+        .call_streaming(
+            func,
+            params,
+            input,
+            Limits::default(),
+            args.connect.timeout.0,
+        )
+        .await
+        .map_err(|e| failure(&e))?;
+    match answer {
+        StreamAnswer::Values(results) => print_results(func, &results, args.json),
+        StreamAnswer::Stream(mut data) => {
+            let mut out = tokio::io::stdout();
+            while let Some(chunk) = data.next().await {
+                let chunk = chunk.map_err(|e| {
+                    failure(&CallFailure::from_attempt(
+                        &args.target,
+                        &crate::transport::AttemptError::Lost {
+                            reason: format!("the result stream broke: {e}"),
+                            results_started: true,
+                        },
+                    ))
+                })?;
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))?;
+            }
+            out.flush()
+                .await
+                .map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))
+        }
+    }
 }
 
 fn admin_failure(e: &crate::admin::client::AdminClientError) -> Failure {

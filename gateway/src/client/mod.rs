@@ -17,6 +17,7 @@ use witmesh_proto::codec::{encode_values, Limits};
 use witmesh_proto::{Func, Value};
 
 use crate::route::Router;
+use crate::transport::bytes_stream::{self, Answer as StreamAnswer, ByteStream};
 use crate::transport::nats::NatsOut;
 use crate::transport::quic::QuicOut;
 use crate::transport::AttemptError;
@@ -118,6 +119,71 @@ impl Caller {
                 &target,
                 &AttemptError::Deadline { after: timeout },
             )),
+        }
+    }
+
+    /// Calls `func`, whose one parameter or one result is a `stream<u8>`, with `params`
+    /// (the stream's bytes come from `input`); `timeout` bounds the wait for the results, a
+    /// result stream then flows on its own.
+    pub async fn call_streaming(
+        &self,
+        func: &Func,
+        params: Vec<Value>,
+        input: Option<ByteStream>,
+        limits: Limits,
+        timeout: Duration,
+    ) -> Result<StreamAnswer, CallFailure> {
+        let target = format!("{}.{}", func.instance, func.name);
+        let fail = |e: AttemptError| CallFailure::from_attempt(&target, &e);
+        let attempt = async {
+            match self {
+                Caller::Nats { out, prefix } => {
+                    let (client, headers, mut reports) =
+                        out.invoker(prefix, timeout).await.map_err(fail)?;
+                    let cx = Some(headers);
+                    bytes_stream::call(
+                        &*client,
+                        cx,
+                        &func.instance,
+                        func,
+                        params,
+                        input,
+                        limits,
+                        &mut reports,
+                    )
+                    .await
+                    .map_err(fail)
+                }
+                Caller::Quic {
+                    out,
+                    addr,
+                    server_name,
+                } => {
+                    let stream = out.invoker(addr, server_name).await.map_err(fail)?;
+                    let mut reports = stream.reports();
+                    bytes_stream::call(
+                        &stream,
+                        (),
+                        &func.instance,
+                        func,
+                        params,
+                        input,
+                        limits,
+                        &mut reports,
+                    )
+                    .await
+                    .map_err(fail)
+                }
+                Caller::Router(_) | Caller::Http(_) => Err(CallFailure {
+                    kind: FailureKind::BadValue,
+                    class: None,
+                    message: format!("{target} passes a stream<u8>: call its server directly (--nats or --quic), or through the HTTP gateway with a raw body"),
+                }),
+            }
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(fail(AttemptError::Deadline { after: timeout })),
         }
     }
 }

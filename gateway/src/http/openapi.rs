@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 use witmesh_proto::text::schema::schema;
-use witmesh_proto::{Func, Ty};
+use witmesh_proto::Func;
 
 use crate::transport::bytes_stream::is_byte_stream;
+pub use crate::transport::bytes_stream::streams_bytes;
 
 use crate::api::catalog::Entry;
 
@@ -164,18 +165,6 @@ pub fn passes_handles(f: &Func) -> bool {
             .iter()
             .chain(f.results.iter())
             .any(|t| t.has_handles())
-}
-
-/// Whether `f` streams bytes through the gateway: its one parameter or its one result is a
-/// `stream<u8>`, and nothing else it passes needs a wRPC connection.
-pub fn streams_bytes(f: &Func) -> bool {
-    let quiet = |tys: &[Ty]| !tys.iter().any(Ty::has_handles);
-    match (is_byte_stream(&f.params), is_byte_stream(&f.results)) {
-        (true, true) => true,
-        (true, false) => quiet(&f.results),
-        (false, true) => quiet(&f.params),
-        (false, false) => false,
-    }
 }
 
 /// `s` with each tuple's `prefixItems` folded into `items: {anyOf}` (keeping the exact

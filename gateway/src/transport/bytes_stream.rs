@@ -34,6 +34,18 @@ pub fn is_byte_stream(tys: &[Ty]) -> bool {
     matches!(tys, [Ty::Stream(Some(t))] if **t == Ty::U8)
 }
 
+/// Whether `f` streams bytes at the edge (the gateway, `witmesh call`): its one parameter or
+/// its one result is a `stream<u8>`, and nothing else it passes needs a wRPC connection.
+pub fn streams_bytes(f: &Func) -> bool {
+    let quiet = |tys: &[Ty]| !tys.iter().any(Ty::has_handles);
+    match (is_byte_stream(&f.params), is_byte_stream(&f.results)) {
+        (true, true) => true,
+        (true, false) => quiet(&f.results),
+        (false, true) => quiet(&f.params),
+        (false, false) => false,
+    }
+}
+
 /// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
 /// `stream<u8>`, `input` supplies its bytes. A `stream<u8>` result comes back as a stream.
 /// `failure` hears the provider's report of why it failed the call (witmesh peers only).
