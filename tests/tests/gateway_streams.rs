@@ -142,13 +142,14 @@ async fn witmesh_call_streams_stdin_and_stdout() {
     let (_wrpc, _announce) = serve_bytes(&nats.url, "bytes").await.unwrap();
     let url = nats.url.clone();
 
-    // Stdin streams into the parameter.
+    // Stdin streams into the parameter; the types come from the provider's own reflection
+    // (it serves `witmesh:mesh/reflect`, not the rest of `witmesh:mesh`).
     let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/bytes");
     let data: Vec<u8> = (0..2u64 << 20).map(pattern).collect();
     let expected = fnv1a(FNV_START, &data);
     let out = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(witmesh_bin())
-            .args(["call", "--nats", &url, "--prefix", "bytes", "--wit", wit])
+            .args(["call", "--nats", &url, "--prefix", "bytes"])
             .arg(format!("{BYTES_INSTANCE}.upload"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -172,7 +173,7 @@ async fn witmesh_call_streams_stdin_and_stdout() {
         "{text}"
     );
 
-    // A result stream goes to stdout as raw bytes.
+    // A result stream goes to stdout as raw bytes; here the types come from a WIT file.
     let url = nats.url.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(witmesh_bin())

@@ -125,7 +125,15 @@ impl Connect {
                 .func_by_target(target)
                 .map_err(|e| failure(&CallFailure::unknown(e)));
         }
-        let instances = served_instances(caller, self.timeout.0).await?;
+        let instances = match served_instances(caller, self.timeout.0).await {
+            Ok(instances) => instances,
+            // Not a sidecar: a native provider may still serve `witmesh:mesh/reflect` alone.
+            Err(not_a_sidecar) => {
+                return reflect_alone(caller, target, self.timeout.0)
+                    .await
+                    .ok_or(not_a_sidecar)
+            }
+        };
         let instance = pick_instance(&instances, target, "the server")?;
         let set = reflect(caller, instance, self.timeout.0).await?;
         set.func(instance, &target[instance.len() + 1..])
@@ -209,6 +217,28 @@ fn no_reflection(e: &CallFailure) -> Failure {
             e.message
         ),
     })
+}
+
+/// The function `target` names, from a server that serves `witmesh:mesh/reflect` without the
+/// rest of `witmesh:mesh`: each way of splitting `target` into instance and function is asked
+/// for, longest instance first (a version and a resource method both hold dots).
+async fn reflect_alone(
+    caller: &Caller,
+    target: &str,
+    timeout: std::time::Duration,
+) -> Option<Func> {
+    let slash = target.find('/')?;
+    let dots: Vec<usize> = target[slash..]
+        .match_indices('.')
+        .map(|(i, _)| slash + i)
+        .collect();
+    for dot in dots.into_iter().rev() {
+        let (instance, function) = (&target[..dot], &target[dot + 1..]);
+        if let Ok(set) = reflect(caller, instance, timeout).await {
+            return set.func(instance, function).ok();
+        }
+    }
+    None
 }
 
 /// The WIT of `instance` from the server's `witmesh:mesh/reflect.wit`.
