@@ -267,3 +267,31 @@ async fn any_wrpc_server_can_be_benchmarked() {
         "{s}"
     );
 }
+
+#[test]
+fn usage_errors_exit_64_with_the_reason() {
+    let target = "local:greeter-demo/greet.greet";
+    for (args, reason) in [
+        (vec!["--rate", "0"], "--rate must be a positive number"),
+        (vec!["--rate", "NaN"], "--rate must be a positive number"),
+        (
+            vec!["--concurrency", "0"],
+            "--concurrency and --connections must be at least 1",
+        ),
+        (
+            vec!["--connections", "0"],
+            "--concurrency and --connections must be at least 1",
+        ),
+        (vec!["--via", "127.0.0.1:1"], "bench calls servers directly"),
+    ] {
+        let mut all = vec!["bench"];
+        if args[0] != "--via" {
+            all.extend(["--nats", "nats://127.0.0.1:1"]);
+        }
+        all.extend(&args);
+        all.push(target);
+        let (status, _, stderr) = run_witmesh(&all);
+        assert_eq!(status, 64, "witmesh {all:?}: {stderr}");
+        assert!(stderr.contains(reason), "witmesh {all:?}: {stderr}");
+    }
+}
