@@ -732,3 +732,21 @@ fn a_component_with_unsatisfiable_imports_fails_at_start_listing_them() {
     assert!(err.contains("wasi:keyvalue/store@0.2.0-draft"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn sigterm_exits_promptly_when_the_nats_server_is_gone() {
+    let nats = NatsServer::start();
+    let mut s = Sidecar::start(&["--nats", &nats.url, "--quic", "127.0.0.1:0"]);
+    // The server dies first: the sidecar must not wait for it to come back.
+    drop(nats);
+    s.wait_for_log("event: disconnected");
+    let started = Instant::now();
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}\n{}", s.logs());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the drain took {:?}",
+        started.elapsed()
+    );
+    assert!(s.logs().contains("exiting without it"), "{}", s.logs());
+}

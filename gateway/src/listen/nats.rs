@@ -16,6 +16,9 @@ use crate::serve::{CallMeta, Endpoint, Report};
 use crate::transport::failure::{HEADER_DEADLINE_MS, HEADER_ERROR_TO};
 use wrpc_transport_nats::NatsContext;
 
+/// Longest the last flush at shutdown may take.
+pub const CLOSE_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2); // a live server answers in milliseconds
+
 /// Longest subject a caller may ask failure reports to go to.
 const MAX_REPORT_SUBJECT: usize = 256; // inbox subjects are well under 100 bytes
 
@@ -147,8 +150,17 @@ impl NatsListener {
         })
     }
 
-    /// Flushes what in-flight calls wrote; called after the drain.
+    /// Flushes what in-flight calls wrote; called after the drain. A server that is gone
+    /// gets [`CLOSE_FLUSH_TIMEOUT`], not forever: the client would wait for it to come back.
     pub async fn close(self) {
-        let _ = self.client.flush().await;
+        if tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, self.client.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "NATS at {} took no flush within {CLOSE_FLUSH_TIMEOUT:?}; exiting without it",
+                self.url
+            );
+        }
     }
 }

@@ -86,6 +86,8 @@ pub async fn run(
             }
         }
     }
+    // The withdrawal; a server that is gone does not hold the shutdown (the drain waits for
+    // this at most a second).
     let _ = nats.publish(subject.clone(), announce(0, Some(0))).await;
-    let _ = nats.flush().await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), nats.flush()).await;
 }
