@@ -141,7 +141,16 @@ impl NatsListener {
                 .await
                 .context("cannot subscribe for wrpc:http")?;
         }
-        client.flush().await.context("NATS flush failed")?;
+        tokio::time::timeout(cfg.connect_timeout.0, client.flush())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "NATS at {} took no flush within {:?} (`nats.connect_timeout`); is it reachable?",
+                    cfg.url,
+                    cfg.connect_timeout.0
+                )
+            })?
+            .context("NATS flush failed")?;
         Ok(NatsListener {
             url: cfg.url.clone(),
             prefix,
