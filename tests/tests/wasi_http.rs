@@ -39,7 +39,7 @@ fn a_wasi_http_component_serves_requests_with_streamed_bodies() {
         "hello.test/=witmesh_test_http_hello",
     ]);
     let addr = http_addr(&s);
-    assert!(s.logs().contains("serving HTTP for any host/app"));
+    s.wait_for_log("serving HTTP for any host/app");
 
     // Status and headers come from the component.
     let a = http(addr, "GET", "/app/x?q=1", &[("x-status", "418")], b"");
@@ -136,9 +136,7 @@ fn a_wasi_http_component_on_another_node_serves_requests_over_nats_and_quic() {
         &["--admin", "127.0.0.1:0"],
         &[],
     );
-    assert!(b
-        .logs()
-        .contains("serving wrpc:http/incoming-handler@0.1.0.handle for HTTP listeners elsewhere"));
+    b.wait_for_log("serving wrpc:http/incoming-handler@0.1.0.handle for HTTP listeners elsewhere");
     let b_admin = b.ready.admin.unwrap();
     let forwarding = ["--http", "127.0.0.1:0", "--http-route", "/=@mesh"];
 
