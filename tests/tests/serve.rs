@@ -748,5 +748,5 @@ fn sigterm_exits_promptly_when_the_nats_server_is_gone() {
         "the drain took {:?}",
         started.elapsed()
     );
-    assert!(s.logs().contains("exiting without it"), "{}", s.logs());
+    s.wait_for_log("exiting without it");
 }
