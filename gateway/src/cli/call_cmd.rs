@@ -128,10 +128,18 @@ impl Connect {
         let instances = match served_instances(caller, self.timeout.0).await {
             Ok(instances) => instances,
             // Not a sidecar: a native provider may still serve `witmesh:mesh/reflect` alone.
+            Err(not_a_sidecar) if not_a_sidecar.status == FailureKind::Deadline.exit_status() => {
+                return Err(not_a_sidecar)
+            }
             Err(not_a_sidecar) => {
-                return reflect_alone(caller, target, self.timeout.0)
-                    .await
-                    .ok_or(not_a_sidecar)
+                return tokio::time::timeout(
+                    self.timeout.0,
+                    reflect_alone(caller, target, self.timeout.0),
+                )
+                .await
+                .ok()
+                .flatten()
+                .ok_or(not_a_sidecar)
             }
         };
         let instance = pick_instance(&instances, target, "the server")?;
@@ -332,7 +340,7 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
     if let Some(via) = args.connect.via {
         return rt.block_on(call_via(&via.to_string(), &args));
     }
-    rt.block_on(async {
+    let result = rt.block_on(async {
         let caller = args.connect.caller().await?;
         let func = args.connect.func(&caller, &args.target).await?;
         if streams_bytes(&func) {
@@ -344,7 +352,11 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| failure(&e))?;
         print_results(&func, &results, args.json)
-    })
+    });
+    // A read of stdin still blocked (the call ended before its input did) must not hold the
+    // exit.
+    rt.shutdown_background();
+    result
 }
 
 /// `witmesh call` of a function passing a `stream<u8>`: a stream parameter's bytes come from

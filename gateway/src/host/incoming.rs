@@ -80,9 +80,12 @@ impl LoadedComponent {
         });
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(response))) => Ok(response),
-            Ok(Ok(Err(code))) => Err(CallError::Trap(format!(
-                "the component answered with the error {code:?}"
-            ))),
+            Ok(Ok(Err(code))) => {
+                task.abort();
+                Err(CallError::Trap(format!(
+                    "the component answered with the error {code:?}"
+                )))
+            }
             Ok(Err(_)) => {
                 let why = match task.await {
                     Ok(Ok(())) => "it returned without setting a response".to_owned(),
@@ -92,7 +95,11 @@ impl LoadedComponent {
                 tracing::warn!(component = &*name, "wasi:http handler failed: {why}");
                 Err(CallError::Trap(why))
             }
-            Err(_) => Err(CallError::Deadline(timeout)),
+            Err(_) => {
+                // No response head in time: the component stops here, freeing its slot.
+                task.abort();
+                Err(CallError::Deadline(timeout))
+            }
         }
     }
 }

@@ -24,7 +24,10 @@ const HANDLE_LEN: usize = 16;
 
 /// 64 bits from the operating system's random source.
 fn random_u64() -> u64 {
-    getrandom::u64().unwrap_or_else(|_| fastrand::u64(..))
+    getrandom::u64().unwrap_or_else(|e| {
+        tracing::error!("the operating system's random source failed ({e}); resource handles fall back to a weaker generator");
+        fastrand::u64(..)
+    })
 }
 
 /// The resident instance and the resources it has handed out.
@@ -132,6 +135,10 @@ impl ExportTable {
             Some((name, _)) => Err(bad(format!(
                 "the handle is a `{name}`, not a `{resource}`"
             ))),
+            None if self.moving.iter().any(|(i, _, _)| *i == id) => Err(bad(
+                "the same handle is passed twice in one call, the first time as an `own`; pass it once"
+                    .to_owned(),
+            )),
             None => Err(bad(format!(
                 "the handle is not held by component {} (ended, moved, or ended to make room after {MAX_EXPORTED_HANDLES}); make a new one",
                 self.component
@@ -170,7 +177,7 @@ impl Handles for ExportTable {
         any.map(Val::Resource)
             .ok_or_else(|| ConvertError::Resource {
                 resource: name.to_owned(),
-                reason: "the handle was passed twice in one call; pass each once".to_owned(),
+                reason: "the handle vanished while the call was prepared".to_owned(),
             })
     }
 }
@@ -208,6 +215,7 @@ mod tests {
         assert_eq!(h.len(), HANDLE_LEN);
         assert!(matches!(t.lift(&borrow(), &h).unwrap(), Val::Resource(x) if x == r));
         assert!(matches!(t.lift(&own(), &h).unwrap(), Val::Resource(x) if x == r));
+        t.commit_moving();
         assert_eq!(t.len(), 0);
         let e = t.lift(&borrow(), &h).unwrap_err().to_string();
         assert!(e.contains("not held"), "{e}");
@@ -244,6 +252,8 @@ mod tests {
         };
         t.lift(&own(), &h).unwrap();
         assert_eq!(t.len(), 0);
+        let e = t.lift(&borrow(), &h).unwrap_err().to_string();
+        assert!(e.contains("passed twice in one call"), "{e}");
         t.restore_moving();
         assert_eq!(t.len(), 1);
         t.lift(&own(), &h).unwrap();

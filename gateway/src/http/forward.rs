@@ -121,8 +121,8 @@ async fn exchange<I: Invoke>(
         Err(_) => return Outcome::Failed(AttemptError::Deadline { after: budget }),
     };
     // The rest of the exchange (the request body going out, the response body coming in)
-    // runs on its own; when receiving the response body fails, the body ends in an error so
-    // that the client does not take a cut body for a whole one.
+    // runs on its own; when it fails, the response body ends in an error so that the client
+    // does not take a cut body for a whole one (a failure on either side stops both).
     let (done, outcome) = tokio::sync::oneshot::channel();
     if let Some(io) = io {
         tokio::spawn(async move {
@@ -130,13 +130,7 @@ async fn exchange<I: Invoke>(
             if let Err(e) = &result {
                 tracing::debug!("a forwarded HTTP exchange ended early: {e}");
             }
-            let _ = done.send(result.or_else(|e| {
-                if e.contains("receiving async results") {
-                    Err(e)
-                } else {
-                    Ok(())
-                }
-            }));
+            let _ = done.send(result);
         });
     }
     match result {

@@ -441,6 +441,7 @@ impl Gateway {
             Ok(r) => r,
             Err(_) => Err(AttemptError::Deadline { after: budget }),
         };
+        let peer = opened.peer().to_owned();
         router.close(opened, result.as_ref().err());
         match result {
             Ok(StreamAnswer::Stream(data)) => {
@@ -456,7 +457,10 @@ impl Gateway {
                 Ok(answer)
             }
             Ok(StreamAnswer::Values(results)) => Ok(results_answer(func, &results, raw_out)),
-            Err(e) => Err(Refusal::call(&CallFailure::from_attempt(&target, &e))),
+            Err(e) => Err(Refusal::call(&CallFailure::from_attempt(
+                &format!("{target} via node {peer}"),
+                &e,
+            ))),
         }
     }
 

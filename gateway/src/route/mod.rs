@@ -38,6 +38,30 @@ use crate::transport::quic::QuicOut;
 use crate::transport::{call, Address, AttemptError, RemoteFailure};
 use balance::Health;
 
+/// An attempt under way: released (no longer in flight, its probe free again) if it is
+/// dropped before its outcome is recorded.
+struct Pending<'a> {
+    router: &'a Router,
+    key: &'a str,
+    probe: bool,
+    done: bool,
+}
+
+impl Pending<'_> {
+    /// The attempt has an outcome, which the caller records.
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.router.release(self.key, self.probe);
+        }
+    }
+}
+
 /// The provider of a call's last attempt, for metrics.
 #[derive(Default)]
 struct Last {
@@ -606,7 +630,7 @@ impl Router {
         loop {
             attempts += 1;
             let now = Instant::now();
-            let Some(i) = self.pick(&keys, &tried, now, pin.is_some()) else {
+            let Some((i, probe)) = self.pick(&keys, &tried, now, pin.is_some()) else {
                 return Err(ForwardError::NoProvider {
                     instance: func.instance.clone(),
                     searched: format!(
@@ -621,6 +645,13 @@ impl Router {
                 .mesh
                 .attempt_timeout
                 .map_or(deadline, |t| deadline.min(now + t.get()));
+            // Dropped mid-attempt (the caller went away), the attempt is released unrecorded.
+            let pending = Pending {
+                router: self,
+                key: &keys[i],
+                probe,
+                done: false,
+            };
             let result = self
                 .attempt(
                     caller,
@@ -632,6 +663,7 @@ impl Router {
                 )
                 .await;
             let elapsed = now.elapsed();
+            pending.finish();
             self.record(&keys[i], elapsed, result.as_ref().err(), pin.is_some());
             let e = match result {
                 Ok(values) => return Ok((values, Pin(provider.clone()))),
@@ -690,7 +722,14 @@ impl Router {
 
     /// The provider for the next attempt; a `pinned` call takes its one provider even while
     /// ejected (the resource lives nowhere else).
-    fn pick(&self, keys: &[String], tried: &[usize], now: Instant, pinned: bool) -> Option<usize> {
+    /// Returns the provider's index and whether this attempt took its breaker's probe.
+    fn pick(
+        &self,
+        keys: &[String],
+        tried: &[usize],
+        now: Instant,
+        pinned: bool,
+    ) -> Option<(usize, bool)> {
         let mut health = self.health.lock().ok()?;
         for k in keys {
             health.entry(k.clone()).or_insert_with(|| {
@@ -703,20 +742,24 @@ impl Router {
         let refs: Vec<&Health> = keys.iter().filter_map(|k| health.get(k)).collect();
         let i = balance::pick(&refs, tried, now)?;
         let h = health.get_mut(&keys[i])?;
+        let was_closed = h.breaker.state() == State::Closed;
         if !pinned && !h.breaker.admit(now) {
             return None;
         }
+        let probe = !pinned && !was_closed && h.breaker.state() == State::Probing;
         h.in_flight += 1;
-        Some(i)
+        Some((i, probe))
     }
 
-    /// Forgets a call abandoned before its outcome was known: it is no longer in flight, and
-    /// says nothing about the provider.
-    fn release(&self, key: &str) {
+    /// Forgets a call abandoned before its outcome was known: it is no longer in flight, it
+    /// says nothing about the provider, and the probe it held (`probe`) may be taken again.
+    fn release(&self, key: &str, probe: bool) {
         if let Ok(mut health) = self.health.lock() {
             if let Some(h) = health.get_mut(key) {
                 h.in_flight = h.in_flight.saturating_sub(1);
-                h.breaker.abandon(Instant::now());
+                if probe {
+                    h.breaker.abandon(Instant::now());
+                }
             }
         }
     }

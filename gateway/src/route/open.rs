@@ -44,13 +44,14 @@ pub struct Opened {
     started: Instant,
     _running: metrics::Running,
     router: Arc<Router>,
+    probe: bool,
     closed: bool,
 }
 
 impl Drop for Opened {
     fn drop(&mut self) {
         if !self.closed {
-            self.router.release(&self.key);
+            self.router.release(&self.key, self.probe);
         }
     }
 }
@@ -99,7 +100,7 @@ impl Router {
         let keys: Vec<String> = providers.iter().map(Provider::key).collect();
         let mut tried = Vec::new();
         loop {
-            let Some(i) = self.pick(&keys, &tried, Instant::now(), false) else {
+            let Some((i, probe)) = self.pick(&keys, &tried, Instant::now(), false) else {
                 return Err(no_provider(if tried.is_empty() {
                     " (every provider is ejected after failures)"
                 } else {
@@ -121,6 +122,7 @@ impl Router {
                         started,
                         _running: metrics::global().running(instance, function, "outbound"),
                         router: self.clone(),
+                        probe,
                         closed: false,
                     })
                 }
