@@ -1,6 +1,7 @@
 //! The load pipeline: parse, apply overrides, deserialize section by section, resolve paths,
 //! validate, and locate every problem.
 
+use crate::sections::Given;
 use std::path::{Component, Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -253,7 +254,8 @@ fn resolve_paths(cfg: &mut Config, index: &DocIndex, base: &Path, map: &SourceMa
 fn fill_transports(cfg: &mut Config) {
     let enabled = cfg.enabled_transports();
     for comp in &mut cfg.components {
-        if comp.transports.is_empty() {
+        comp.transports_given = Given(!comp.transports.is_empty());
+        if !comp.transports_given.0 {
             comp.transports = enabled.clone();
         }
     }

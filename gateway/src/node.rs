@@ -229,8 +229,9 @@ impl Node {
             }
         }
         // A wasi:http component is also served to HTTP listeners on other nodes, as
-        // `wrpc:http/incoming-handler`; that instance name is one per node, so only when
-        // exactly one component serves HTTP.
+        // `wrpc:http/incoming-handler`. That instance name is one per node, so under the
+        // node's own prefix (and over QUIC) only when exactly one component serves HTTP; over
+        // NATS each is also served under a prefix of its own.
         let http_components: Vec<&Arc<LoadedComponent>> =
             loaded_all.iter().filter(|c| c.serves_http()).collect();
         let bridge = match http_components.as_slice() {
@@ -238,7 +239,7 @@ impl Node {
             [] => None,
             many => {
                 tracing::warn!(
-                    "{} components serve wasi:http ({}); none is served to other nodes as {}, which names one handler per node",
+                    "{} components serve wasi:http ({}); over NATS each is served under its own prefix only (PREFIX.COMPONENT), and none over QUIC, since {} names one handler per node",
                     many.len(),
                     many.iter().map(|c| &*c.name).collect::<Vec<_>>().join(", "),
                     crate::http::wrpc_http::INSTANCE
@@ -246,6 +247,15 @@ impl Node {
                 None
             }
         };
+        let own_prefixes: Vec<Arc<LoadedComponent>> = http_components
+            .iter()
+            .filter(|b| {
+                components_cfg
+                    .iter()
+                    .any(|c| *c.name == *b.name && c.transports.contains(&Transport::Nats))
+            })
+            .map(|c| (*c).clone())
+            .collect();
         let bridge_on = |t: Transport| {
             bridge.clone().filter(|b| {
                 components_cfg
@@ -310,6 +320,7 @@ impl Node {
                     client.clone(),
                     &nats_eps,
                     bridge_nats,
+                    &own_prefixes,
                     shutdown.clone(),
                     tracker.clone(),
                 )

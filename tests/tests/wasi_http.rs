@@ -232,6 +232,50 @@ fn a_wasi_http_component_on_another_node_serves_requests_over_nats_and_quic() {
 }
 
 #[test]
+fn each_of_several_wasi_http_components_is_reached_under_its_own_prefix() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hello = path(components::http_hello());
+    let cfg = dir.path().join("b.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[components]]\nname = \"one\"\npath = \"{hello}\"\n[components.wasi.env]\nAPP = \"one\"\n\n[[components]]\nname = \"two\"\npath = \"{hello}\"\n[components.wasi.env]\nAPP = \"two\"\n"
+        ),
+    )
+    .unwrap();
+    let b = Sidecar::node(&nats, "b", &[], &["--config", cfg.to_str().unwrap()], &[]);
+    b.wait_for_log("under the NATS prefix `b.two`");
+    b.wait_for_log("over NATS each is served under its own prefix only");
+    for app in ["one", "two"] {
+        let route = format!("wrpc:http/incoming-handler@0.1.0=nats:b.{app}");
+        let a = Sidecar::node(
+            &nats,
+            &format!("a-{app}"),
+            &[],
+            &[
+                "--http",
+                "127.0.0.1:0",
+                "--http-route",
+                "/=@mesh",
+                "--route",
+                &route,
+            ],
+            &[],
+        );
+        let answer = http(http_addr(&a), "POST", "/which", &[], b"body");
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(answer.header("x-app"), Some(app));
+        assert_eq!(answer.body, b"hello from POST /which\nbody");
+    }
+}
+
+#[test]
 fn routes_to_components_that_cannot_serve_http_are_refused() {
     let out = Command::new(witmesh_bin())
         .args([

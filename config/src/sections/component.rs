@@ -74,7 +74,24 @@ pub struct ComponentConfig {
     /// What the component may touch through WASI; nothing by default.
     #[serde(default)]
     pub wasi: WasiPolicy,
+    /// Whether `transports` came from the file: when it did not, the transports enabled
+    /// later (by command-line flags) apply too.
+    #[serde(skip)]
+    pub transports_given: Given,
 }
+
+/// Where a value came from: the file, or a default. Not part of what the configuration means,
+/// so two configurations that differ only in it are equal.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Given(pub bool);
+
+impl PartialEq for Given {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Given {}
 
 impl ComponentConfig {
     /// A component entry with every default: what `witmesh up --component PATH` builds.
@@ -90,6 +107,7 @@ impl ComponentConfig {
             memory_limit: default_memory_limit(),
             instances: InstanceMode::default(),
             wasi: WasiPolicy::default(),
+            transports_given: Given(false),
         }
     }
 }

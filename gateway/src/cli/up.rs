@@ -241,9 +241,10 @@ impl UpArgs {
             cfg.components
                 .push(ComponentConfig::new("greeter", "<bundled greeter>"));
         }
+        // Components the file gave no transports serve on every one enabled, flags included.
         let transports = cfg.enabled_transports();
         for c in &mut cfg.components {
-            if c.transports.is_empty() {
+            if !c.transports_given.0 {
                 c.transports.clone_from(&transports);
             }
         }

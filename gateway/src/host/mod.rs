@@ -296,6 +296,11 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
                 match item {
                     wit_parser::WorldItem::Interface { id, .. } => {
                         let instance = resolve.name_world_key(key);
+                        // Served on HTTP (and to other nodes as `wrpc:http`), not as wRPC: its
+                        // parameters are the host's own HTTP resources.
+                        if instance.starts_with("wasi:http/incoming-handler@") {
+                            continue;
+                        }
                         let Some(inst_idx) = component.get_export_index(None, &instance) else {
                             continue;
                         };

@@ -71,6 +71,20 @@ pub struct NatsListener {
     client: async_nats::Client,
     /// Kept until the drain is over: its background tasks carry in-flight calls' data.
     _wrpc: wrpc_transport_nats::Client,
+    /// The same for the wasi:http components' own prefixes.
+    _http: Vec<wrpc_transport_nats::Client>,
+}
+
+/// The NATS prefix a wasi:http component's handler is served under besides the node's:
+/// `PREFIX.COMPONENT`, or `COMPONENT` when the node has no prefix. A forwarding route names
+/// it (`--route 'wrpc:http/incoming-handler=nats:PREFIX.COMPONENT'`) to reach that component
+/// among several on one node.
+pub fn component_prefix(prefix: &str, component: &str) -> String {
+    if prefix.is_empty() {
+        component.to_owned()
+    } else {
+        format!("{prefix}.{component}")
+    }
 }
 
 impl NatsListener {
@@ -99,13 +113,16 @@ impl NatsListener {
             .with_context(|| format!("cannot connect to NATS at {}", cfg.url))
     }
 
-    /// Subscribes for every endpoint (and `bridge`, a wasi:http component served to other
-    /// nodes' HTTP listeners) on `client` until `shutdown`.
+    /// Subscribes for every endpoint on `client` until `shutdown`. `bridge` is a wasi:http
+    /// component served to other nodes' HTTP listeners under the node's prefix; each of
+    /// `http_components` is served as well under a prefix of its own,
+    /// `PREFIX.COMPONENT` (see [`component_prefix`]).
     pub async fn start(
         cfg: &NatsConfig,
         client: async_nats::Client,
         endpoints: &[Endpoint],
         bridge: Option<Arc<LoadedComponent>>,
+        http_components: &[Arc<LoadedComponent>],
         shutdown: CancellationToken,
         tracker: TaskTracker,
     ) -> anyhow::Result<Self> {
@@ -141,6 +158,26 @@ impl NatsListener {
                 .await
                 .context("cannot subscribe for wrpc:http")?;
         }
+        let mut own = Vec::with_capacity(http_components.len());
+        for component in http_components {
+            let at = component_prefix(&prefix, &component.name);
+            let client = wrpc_transport_nats::Client::new(
+                client.clone(),
+                at.clone(),
+                cfg.queue_group.as_deref().map(Arc::from),
+            )
+            .await
+            .with_context(|| format!("cannot set up wRPC over NATS under `{at}`"))?;
+            HttpBridge::new(component.clone(), "nats")
+                .serve(&client, shutdown.clone(), tracker.clone())
+                .await
+                .with_context(|| format!("cannot subscribe for wrpc:http under `{at}`"))?;
+            tracing::info!(
+                component = &*component.name,
+                "its wasi:http handler is also served under the NATS prefix `{at}`"
+            );
+            own.push(client);
+        }
         tokio::time::timeout(cfg.connect_timeout.0, client.flush())
             .await
             .map_err(|_| {
@@ -156,6 +193,7 @@ impl NatsListener {
             prefix,
             client,
             _wrpc: wrpc,
+            _http: own,
         })
     }
 

@@ -1,7 +1,8 @@
 //! A wasi:http component (exports `wasi:http/incoming-handler`): answers every request with
 //! status 200 (or the status in an `x-status` header), headers naming the method and path,
 //! and the request's body streamed back after a one-line greeting. An `x-sleep-ms` header makes
-//! it wait that long before it answers.
+//! it wait that long before it answers. The `APP` environment variable, when set, comes back
+//! as an `x-app` header.
 
 use std::io::Write as _;
 
@@ -39,6 +40,9 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let headers = Fields::new();
         let _ = headers.set("x-method", &[method.clone().into_bytes()]);
         let _ = headers.set("x-path", &[path.clone().into_bytes()]);
+        if let Ok(app) = std::env::var("APP") {
+            let _ = headers.set("x-app", &[app.into_bytes()]);
+        }
         let response = OutgoingResponse::new(headers);
         let _ = response.set_status_code(status);
         let body = response.body().expect("response body");
