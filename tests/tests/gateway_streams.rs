@@ -133,31 +133,42 @@ async fn byte_streams_cross_the_gateway_as_raw_bodies() {
     assert_valid_openapi(g.dir.path(), &a.body);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn witmesh_call_streams_stdin_and_stdout() {
+/// Runs `witmesh call ARGS` against the provider under prefix `bytes` at `url`, feeding
+/// `stdin`, and returns what it did.
+fn witmesh_call(url: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
+    let mut child = Command::new(witmesh_bin())
+        .args(["call", "--nats", url, "--prefix", "bytes"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A call that does not read its input closes the pipe early; that is its answer.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witmesh_call_streams_stdin_and_stdout() {
     let nats = NatsServer::start();
     let (_wrpc, _announce) = serve_bytes(&nats.url, "bytes").await.unwrap();
     let url = nats.url.clone();
+    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/bytes");
+    let (upload, download) = (
+        format!("{BYTES_INSTANCE}.upload"),
+        format!("{BYTES_INSTANCE}.download"),
+    );
 
     // Stdin streams into the parameter; the types come from the provider's own reflection
     // (it serves `witmesh:mesh/reflect`, not the rest of `witmesh:mesh`).
-    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/bytes");
     let data: Vec<u8> = (0..2u64 << 20).map(pattern).collect();
     let expected = fnv1a(FNV_START, &data);
-    let out = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(witmesh_bin())
-            .args(["call", "--nats", &url, "--prefix", "bytes"])
-            .arg(format!("{BYTES_INSTANCE}.upload"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(&data);
-        child.wait_with_output().unwrap()
+    let out = tokio::task::spawn_blocking({
+        let (url, upload) = (url.clone(), upload.clone());
+        move || witmesh_call(&url, &[&upload], &data)
     })
     .await
     .unwrap();
@@ -174,14 +185,9 @@ async fn witmesh_call_streams_stdin_and_stdout() {
     );
 
     // A result stream goes to stdout as raw bytes; here the types come from a WIT file.
-    let url = nats.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(witmesh_bin())
-            .args(["call", "--nats", &url, "--prefix", "bytes", "--wit", wit])
-            .arg(format!("{BYTES_INSTANCE}.download"))
-            .args(["100000", "4096"])
-            .output()
-            .unwrap()
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || witmesh_call(&url, &["--wit", wit, &download, "100000", "4096"], b"")
     })
     .await
     .unwrap();
@@ -198,14 +204,8 @@ async fn witmesh_call_streams_stdin_and_stdout() {
         .all(|(i, b)| *b == pattern(i as u64)));
 
     // Arguments for a stream parameter are refused with the reason (exit 65).
-    let url = nats.url.clone();
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(witmesh_bin())
-            .args(["call", "--nats", &url, "--prefix", "bytes", "--wit", wit])
-            .arg(format!("{BYTES_INSTANCE}.upload"))
-            .arg("[1, 2]")
-            .output()
-            .unwrap()
+        witmesh_call(&url, &["--wit", wit, &upload, "[1, 2]"], b"")
     })
     .await
     .unwrap();

@@ -16,8 +16,9 @@ use witmesh_config::HostPort;
 use witmesh_proto::codec::{encode_values, Limits};
 use witmesh_proto::{Func, Value};
 
+use crate::route::open::Invoker;
 use crate::route::Router;
-use crate::transport::bytes_stream::{self, Answer as StreamAnswer, ByteStream};
+use crate::transport::bytes_stream::{Answer as StreamAnswer, ByteStream};
 use crate::transport::nats::NatsOut;
 use crate::transport::quic::QuicOut;
 use crate::transport::AttemptError;
@@ -136,50 +137,33 @@ impl Caller {
         let target = format!("{}.{}", func.instance, func.name);
         let fail = |e: AttemptError| CallFailure::from_attempt(&target, &e);
         let attempt = async {
-            match self {
+            let mut invoker = match self {
                 Caller::Nats { out, prefix } => {
-                    let (client, headers, mut reports) =
+                    let (client, headers, reports) =
                         out.invoker(prefix, timeout).await.map_err(fail)?;
-                    let cx = Some(headers);
-                    bytes_stream::call(
-                        &*client,
-                        cx,
-                        &func.instance,
-                        func,
-                        params,
-                        input,
-                        limits,
-                        &mut reports,
-                    )
-                    .await
-                    .map_err(fail)
+                    Invoker::Nats {
+                        client,
+                        headers,
+                        reports,
+                    }
                 }
                 Caller::Quic {
                     out,
                     addr,
                     server_name,
-                } => {
-                    let stream = out.invoker(addr, server_name).await.map_err(fail)?;
-                    let mut reports = stream.reports();
-                    bytes_stream::call(
-                        &stream,
-                        (),
-                        &func.instance,
-                        func,
-                        params,
-                        input,
-                        limits,
-                        &mut reports,
-                    )
-                    .await
-                    .map_err(fail)
+                } => Invoker::Quic(out.invoker(addr, server_name).await.map_err(fail)?),
+                Caller::Router(_) | Caller::Http(_) => {
+                    return Err(CallFailure {
+                        kind: FailureKind::BadValue,
+                        class: None,
+                        message: format!("{target} passes a stream<u8>: call its server directly (--nats or --quic), or through the HTTP gateway with a raw body"),
+                    })
                 }
-                Caller::Router(_) | Caller::Http(_) => Err(CallFailure {
-                    kind: FailureKind::BadValue,
-                    class: None,
-                    message: format!("{target} passes a stream<u8>: call its server directly (--nats or --quic), or through the HTTP gateway with a raw body"),
-                }),
-            }
+            };
+            invoker
+                .call_bytes_stream(&func.instance, func, params, input, limits)
+                .await
+                .map_err(fail)
         };
         match tokio::time::timeout(timeout, attempt).await {
             Ok(r) => r,

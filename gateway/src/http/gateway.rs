@@ -29,10 +29,9 @@ use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
-use crate::route::open::Invoker;
 use crate::route::Router;
 use crate::telemetry::{trace, TraceContext};
-use crate::transport::bytes_stream::{self, is_byte_stream, Answer as StreamAnswer, ByteStream};
+use crate::transport::bytes_stream::{is_byte_stream, Answer as StreamAnswer, ByteStream};
 use crate::transport::AttemptError;
 use futures::StreamExt as _;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -408,35 +407,9 @@ impl Gateway {
         let budget = opened
             .deadline
             .saturating_duration_since(std::time::Instant::now());
-        let run = async {
-            match &mut opened.invoker {
-                Invoker::Nats {
-                    client,
-                    headers,
-                    reports,
-                } => {
-                    let cx = Some(headers.clone());
-                    bytes_stream::call(
-                        &**client, cx, &provided, func, params, input, limits, reports,
-                    )
-                    .await
-                }
-                Invoker::Quic(stream) => {
-                    let mut reports = stream.reports();
-                    bytes_stream::call(
-                        stream,
-                        (),
-                        &provided,
-                        func,
-                        params,
-                        input,
-                        limits,
-                        &mut reports,
-                    )
-                    .await
-                }
-            }
-        };
+        let run = opened
+            .invoker
+            .call_bytes_stream(&provided, func, params, input, limits);
         let result = match tokio::time::timeout(budget, run).await {
             Ok(r) => r,
             Err(_) => Err(AttemptError::Deadline { after: budget }),

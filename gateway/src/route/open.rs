@@ -10,6 +10,10 @@ use async_nats::HeaderMap;
 
 use super::{ForwardError, Last, Provider, Router, Target};
 use crate::telemetry::metrics;
+use witmesh_proto::codec::Limits;
+use witmesh_proto::{Func, Value};
+
+use crate::transport::bytes_stream::{self, Answer as StreamAnswer, ByteStream};
 use crate::transport::nats::NatsReports;
 use crate::transport::quic::OneStream;
 use crate::transport::{Address, AttemptError};
@@ -27,6 +31,47 @@ pub enum Invoker {
     },
     /// wRPC over the peer's QUIC connection.
     Quic(OneStream),
+}
+
+impl Invoker {
+    /// Calls `func` under the provider's `instance` with `params`, a lone `stream<u8>`
+    /// parameter's bytes coming from `input` ([`bytes_stream::call`]).
+    pub async fn call_bytes_stream(
+        &mut self,
+        instance: &str,
+        func: &Func,
+        params: Vec<Value>,
+        input: Option<ByteStream>,
+        limits: Limits,
+    ) -> Result<StreamAnswer, AttemptError> {
+        match self {
+            Invoker::Nats {
+                client,
+                headers,
+                reports,
+            } => {
+                let cx = Some(headers.clone());
+                bytes_stream::call(
+                    &**client, cx, instance, func, params, input, limits, reports,
+                )
+                .await
+            }
+            Invoker::Quic(stream) => {
+                let mut reports = stream.reports();
+                bytes_stream::call(
+                    stream,
+                    (),
+                    instance,
+                    func,
+                    params,
+                    input,
+                    limits,
+                    &mut reports,
+                )
+                .await
+            }
+        }
+    }
 }
 
 /// A provider chosen for one call; give it back to [`Router::close`] with the outcome. One
