@@ -139,8 +139,9 @@ impl Caller {
         let attempt = async {
             let mut invoker = match self {
                 Caller::Nats { out, prefix } => {
-                    let (client, headers, reports) =
+                    let (client, mut headers) =
                         out.invoker(prefix, timeout).await.map_err(fail)?;
+                    let reports = Some(out.reports(&mut headers).await.map_err(fail)?);
                     Invoker::Nats {
                         client,
                         headers,

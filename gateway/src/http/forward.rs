@@ -14,8 +14,9 @@ use super::wrpc_http::{
     method_to_wire, ErrorCode, Scheme,
 };
 use crate::client::{CallFailure, FailureKind};
-use crate::route::open::{Invoker, Opened};
+use crate::route::open::{Invoker, Opened, Purpose};
 use crate::route::Router;
+use crate::transport::call::not_taken;
 use crate::transport::failure::Class;
 use crate::transport::{AttemptError, RemoteFailure};
 
@@ -59,7 +60,13 @@ pub async fn forward(
     // The bindings call the instance by its exact name: only a provider of that version can
     // take the call.
     let opened = match router
-        .open("http", wrpc_http::INSTANCE, wrpc_http::FUNCTION, link, true)
+        .open(
+            "http",
+            wrpc_http::INSTANCE,
+            wrpc_http::FUNCTION,
+            link,
+            Purpose::Http,
+        )
         .await
     {
         Ok(o) => o,
@@ -170,19 +177,16 @@ fn to_answer(
 /// Why the exchange failed, as the router's breaker and metrics understand it: nothing
 /// subscribed (NATS) means the request never reached a server.
 fn attempt_error(e: &anyhow::Error) -> AttemptError {
-    let not_connected = e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotConnected)
-    });
-    if not_connected {
-        AttemptError::NotSent {
-            reason: "no provider is subscribed (NATS: no responders)".to_owned(),
-        }
-    } else {
-        AttemptError::Lost {
+    let io = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .find(|io| io.kind() == std::io::ErrorKind::NotConnected);
+    match io {
+        Some(io) => not_taken(io),
+        None => AttemptError::Lost {
             reason: format!("{e:#}"),
             results_started: false,
-        }
+        },
     }
 }
 

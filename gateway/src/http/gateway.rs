@@ -29,9 +29,12 @@ use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
+use crate::route::open::Purpose;
 use crate::route::Router;
 use crate::telemetry::{trace, TraceContext};
-use crate::transport::bytes_stream::{is_byte_stream, Answer as StreamAnswer, ByteStream};
+use crate::transport::bytes_stream::{
+    is_byte_stream, streams_bytes, Answer as StreamAnswer, ByteStream,
+};
 use crate::transport::AttemptError;
 use futures::StreamExt as _;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -330,7 +333,7 @@ impl Gateway {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains(OCTET_STREAM));
         let func = self.func(instance, function).await?;
-        if super::openapi::streams_bytes(&func) {
+        if streams_bytes(&func) {
             return self.call_streaming(&func, raw_in, raw_out, req).await;
         }
         if super::openapi::passes_handles(&func) {
@@ -399,7 +402,7 @@ impl Gateway {
             (params_from_json(func, &target, &body)?, None)
         };
         let mut opened = router
-            .open("http", &func.instance, &func.name, None, false)
+            .open("http", &func.instance, &func.name, None, Purpose::Values)
             .await
             .map_err(|e| Refusal::call(&CallFailure::from_forward(&target, &e)))?;
         let provided = opened.provided().to_owned();

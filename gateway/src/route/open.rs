@@ -14,6 +14,7 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
 
 use crate::transport::bytes_stream::{self, Answer as StreamAnswer, ByteStream};
+use crate::transport::call::NoReports;
 use crate::transport::nats::NatsReports;
 use crate::transport::quic::OneStream;
 use crate::transport::{Address, AttemptError};
@@ -26,8 +27,8 @@ pub enum Invoker {
         client: Arc<wrpc_transport_nats::Client>,
         /// Headers for the invocation.
         headers: HeaderMap,
-        /// Where the provider's failure report arrives.
-        reports: NatsReports,
+        /// Where the provider's failure report arrives, when one was asked for.
+        reports: Option<NatsReports>,
     },
     /// wRPC over the peer's QUIC connection.
     Quic(OneStream),
@@ -51,10 +52,19 @@ impl Invoker {
                 reports,
             } => {
                 let cx = Some(headers.clone());
-                bytes_stream::call(
-                    &**client, cx, instance, func, params, input, limits, reports,
-                )
-                .await
+                match reports {
+                    Some(r) => {
+                        bytes_stream::call(&**client, cx, instance, func, params, input, limits, r)
+                            .await
+                    }
+                    None => {
+                        let mut none = NoReports;
+                        bytes_stream::call(
+                            &**client, cx, instance, func, params, input, limits, &mut none,
+                        )
+                        .await
+                    }
+                }
             }
             Invoker::Quic(stream) => {
                 let mut reports = stream.reports();
@@ -114,24 +124,35 @@ impl Opened {
     }
 }
 
+/// What a call through [`Router::open`] is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Values the caller encodes with witmesh's codec: any compatible version serves, and
+    /// the provider is asked to report failures.
+    Values,
+    /// A `wrpc:http` request: its bindings name exactly one version, and failures come back
+    /// as wasi:http error codes, so no report is asked for.
+    Http,
+}
+
 impl Router {
     /// Picks a provider of `instance.function` for a call from `caller` (which selected
     /// `link`), dialling it if need be; a provider that cannot be reached is counted against
-    /// its breaker and the next one tried. With `exact`, only providers of exactly that
-    /// version qualify (for callers whose bindings name it).
+    /// its breaker and the next one tried. `purpose` says which versions qualify and whether
+    /// the provider reports failures.
     pub async fn open(
         self: &Arc<Self>,
         caller: &str,
         instance: &str,
         function: &str,
         link: Option<&str>,
-        exact: bool,
+        purpose: Purpose,
     ) -> Result<Opened, ForwardError> {
         let (found, route, searched) = self.providers(instance, Some(function), link);
         let providers: Vec<Provider> = found
             .into_iter()
             .filter(|p| matches!(p.target, Target::Remote(_)))
-            .filter(|p| !exact || p.instance == instance)
+            .filter(|p| purpose == Purpose::Values || p.instance == instance)
             .collect();
         let no_provider = |why: &str| ForwardError::NoProvider {
             instance: instance.to_owned(),
@@ -154,7 +175,7 @@ impl Router {
             };
             let provider = &providers[i];
             let budget = deadline.saturating_duration_since(Instant::now());
-            match self.invoker(provider, budget).await {
+            match self.invoker(provider, budget, purpose).await {
                 Ok(invoker) => {
                     return Ok(Opened {
                         invoker,
@@ -189,11 +210,16 @@ impl Router {
         &self,
         provider: &Provider,
         budget: Duration,
+        purpose: Purpose,
     ) -> Result<Invoker, AttemptError> {
         match &provider.target {
             Target::Remote(Address::Nats { prefix }) => match &self.nats {
                 Some(n) => {
-                    let (client, headers, reports) = n.invoker(prefix, budget).await?;
+                    let (client, mut headers) = n.invoker(prefix, budget).await?;
+                    let reports = match purpose {
+                        Purpose::Values => Some(n.reports(&mut headers).await?),
+                        Purpose::Http => None,
+                    };
                     Ok(Invoker::Nats {
                         client,
                         headers,

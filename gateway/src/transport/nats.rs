@@ -55,14 +55,28 @@ impl NatsOut {
     }
 
     /// A way to invoke functions at the provider under `prefix` with values the caller
-    /// encodes itself (streams and futures), the headers to send (the budget the provider
-    /// has, where to report a failure, the trace context) and the watch for that report.
+    /// encodes itself (streams and futures), and the headers to send: the budget the
+    /// provider has and the trace context.
     pub async fn invoker(
         &self,
         prefix: &str,
         budget: Duration,
-    ) -> Result<(Arc<wrpc_transport_nats::Client>, HeaderMap, NatsReports), AttemptError> {
+    ) -> Result<(Arc<wrpc_transport_nats::Client>, HeaderMap), AttemptError> {
         let client = self.client(prefix).await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HEADER_DEADLINE_MS,
+            budget.as_millis().max(1).to_string().as_str(),
+        );
+        for (name, value) in crate::telemetry::TraceContext::current().headers() {
+            headers.insert(name, value);
+        }
+        Ok((client, headers))
+    }
+
+    /// Asks the provider to report a failure of the call `headers` go with, and returns the
+    /// watch for that report.
+    pub async fn reports(&self, headers: &mut HeaderMap) -> Result<NatsReports, AttemptError> {
         let report_to = self.nats.new_inbox();
         let reports =
             self.nats
@@ -71,16 +85,8 @@ impl NatsOut {
                 .map_err(|e| AttemptError::NotSent {
                     reason: format!("cannot subscribe for failure reports: {e}"),
                 })?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            HEADER_DEADLINE_MS,
-            budget.as_millis().max(1).to_string().as_str(),
-        );
         headers.insert(HEADER_ERROR_TO, report_to.as_str());
-        for (name, value) in crate::telemetry::TraceContext::current().headers() {
-            headers.insert(name, value);
-        }
-        Ok((client, headers, NatsReports(reports)))
+        Ok(NatsReports(reports))
     }
 
     /// One attempt of `func` at the provider under `prefix`, which must answer within
@@ -94,7 +100,8 @@ impl NatsOut {
         limits: Limits,
         budget: Duration,
     ) -> Result<Vec<Value>, AttemptError> {
-        let (client, headers, reports) = self.invoker(prefix, budget).await?;
+        let (client, mut headers) = self.invoker(prefix, budget).await?;
+        let reports = self.reports(&mut headers).await?;
         attempt(
             &*client,
             Some(headers),
