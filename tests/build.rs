@@ -28,6 +28,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("http-hello", "HTTP_HELLO", "witmesh_test_http_hello"),
     ("tally", "TALLY", "witmesh_test_tally"),
     ("counters", "COUNTERS", "witmesh_test_counters"),
+    ("streamer", "STREAMER", "witmesh_test_streamer"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -101,3 +101,12 @@ pub fn tally() -> &'static Path {
 pub fn counters() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_COUNTERS"))
 }
+
+/// The streamer component, built for the async ABI: imports `witmesh:bytes/bytes@0.1.0` as
+/// `async` functions and exports `witmesh:streamer/run@0.1.0`, whose `send(len, chunk)` writes
+/// `len` bytes of [`crate::native::pattern`] into `upload` and `fetch(len, chunk)` reads a
+/// `download`, each returning the `received` account (length and FNV-1a).
+#[must_use]
+pub fn streamer() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_STREAMER"))
+}

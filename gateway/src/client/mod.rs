@@ -136,6 +136,7 @@ impl Caller {
     ) -> Result<StreamAnswer, CallFailure> {
         let target = format!("{}.{}", func.instance, func.name);
         let fail = |e: AttemptError| CallFailure::from_attempt(&target, &e);
+        let mut input = input;
         let attempt = async {
             let mut invoker = match self {
                 Caller::Nats { out, prefix } => {
@@ -162,7 +163,7 @@ impl Caller {
                 }
             };
             invoker
-                .call_bytes_stream(&func.instance, func, params, input, limits)
+                .call_bytes_stream(&func.instance, func, params, &mut input, limits)
                 .await
                 .map_err(fail)
         };

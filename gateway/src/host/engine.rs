@@ -36,6 +36,9 @@ pub struct PoolSize {
 pub fn new_engine(pool: PoolSize) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // Components built for the async ABI pass their own streams to imports (see
+    // `host::byte_streams`).
+    config.wasm_component_model_async(true);
     config.epoch_interruption(true);
     let n = pool.instances.max(1);
     let mut p = PoolingAllocationConfig::default();

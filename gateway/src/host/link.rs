@@ -8,15 +8,17 @@ use wasmtime::component::Linker;
 use wit_parser::TypeDefKind;
 use witmesh_proto::{Func, Ty, WitSet};
 
+use super::byte_streams;
 use super::convert::{from_val_with, to_val_with};
 use super::remote::{ResourceTypes, StoreHandles};
 use super::state::CallState;
 use super::LoadError;
 use crate::route::Router;
+use crate::transport::bytes_stream;
 
-/// Why values of `ty` cannot be forwarded, if they cannot: futures and streams are bound to
-/// the calling instance, and handles only of resources that a forwarded interface defines
-/// can travel.
+/// Why values of `ty` cannot be forwarded, if they cannot: handles only of resources that a
+/// forwarded interface defines can travel, and streams only as a lone `stream<u8>`
+/// parameter or result (see [`forwardable`]).
 fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
     let all = |ts: &mut dyn Iterator<Item = &Ty>| {
         for t in ts {
@@ -30,9 +32,9 @@ fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
         Ty::Own(r) | Ty::Borrow(r) if !resources.contains(r) => Some(format!(
             "resource `{r}` is defined by an interface that is not forwarded"
         )),
-        Ty::Future(_) | Ty::Stream(_) => {
-            Some("futures and streams cannot be forwarded yet".to_owned())
-        }
+        Ty::Future(_) | Ty::Stream(_) => Some(format!(
+            "`{ty}` cannot be forwarded: of streams and futures, witmesh forwards only a lone stream<u8> parameter or result"
+        )),
         Ty::List(t) | Ty::Option(t) => unforwardable(t, resources),
         Ty::Record(r) => all(&mut r.fields.iter().map(|(_, t)| t)),
         Ty::Tuple(ts) => all(&mut ts.iter()),
@@ -40,6 +42,18 @@ fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
         Ty::Result(r) => all(&mut r.ok.iter().chain(r.err.iter())),
         _ => None,
     }
+}
+
+/// Why `f` cannot be forwarded, if it cannot. A function whose one parameter or one result
+/// is a `stream<u8>` (and which passes no handles) streams its bytes.
+fn forwardable(f: &Func, resources: &ResourceTypes) -> Option<String> {
+    if bytes_stream::streams_bytes(f) {
+        return None;
+    }
+    f.params
+        .iter()
+        .chain(f.results.iter())
+        .find_map(|t| unforwardable(t, resources))
 }
 
 /// Links every function of the imported instances `names` (of the component whose WIT is
@@ -104,13 +118,9 @@ pub(super) fn forward_imports(
             .values()
             .map(|f| (f.name.as_str(), Arc::new(Func::new(wit, instance, f))))
             .collect();
-        let why = funcs.iter().find_map(|(_, f)| {
-            f.params
-                .iter()
-                .chain(f.results.iter())
-                .find_map(|t| unforwardable(t, &resources))
-                .map(|why| (f.name.clone(), why))
-        });
+        let why = funcs
+            .iter()
+            .find_map(|(_, f)| forwardable(f, &resources).map(|why| (f.name.clone(), why)));
         if let Some((func, why)) = why {
             refused.push(format!("{instance} (`{func}`: {why})"));
             continue;
@@ -126,6 +136,11 @@ pub(super) fn forward_imports(
             .map_err(|e| link_err(format!("{e:#}")))?;
         }
         for (name, func) in funcs {
+            if bytes_stream::streams_bytes(&func) {
+                byte_streams::link(&mut inst, name, func, router.clone(), component.clone())
+                    .map_err(|e| link_err(format!("{e:#}")))?;
+                continue;
+            }
             let (router, caller, resources) =
                 (router.clone(), component.clone(), resources.clone());
             inst.func_new_async(name, move |mut store, _ty, params, results| {

@@ -384,7 +384,7 @@ impl Gateway {
                 format!("{target}: this gateway cannot stream"),
             ));
         };
-        let (params, input) = if is_byte_stream(&func.params) {
+        let (params, mut input) = if is_byte_stream(&func.params) {
             if !raw_in {
                 return Err(Refusal::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -412,7 +412,7 @@ impl Gateway {
             .saturating_duration_since(std::time::Instant::now());
         let run = opened
             .invoker
-            .call_bytes_stream(&provided, func, params, input, limits);
+            .call_bytes_stream(&provided, func, params, &mut input, limits);
         let result = match tokio::time::timeout(budget, run).await {
             Ok(r) => r,
             Err(_) => Err(AttemptError::Deadline { after: budget }),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 
 use super::{ForwardError, Last, Provider, Router, Target};
+use crate::resilience::retry::{backoff, safe_to_retry};
 use crate::telemetry::metrics;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
@@ -42,7 +43,7 @@ impl Invoker {
         instance: &str,
         func: &Func,
         params: Vec<Value>,
-        input: Option<ByteStream>,
+        input: &mut Option<ByteStream>,
         limits: Limits,
     ) -> Result<StreamAnswer, AttemptError> {
         match self {
@@ -148,12 +149,33 @@ impl Router {
         link: Option<&str>,
         purpose: Purpose,
     ) -> Result<Opened, ForwardError> {
+        self.open_avoiding(caller, instance, function, link, purpose, &[])
+            .await
+    }
+
+    /// [`Router::open`], passing over the providers `avoid` names (by key) while others are
+    /// left: a retry goes elsewhere.
+    async fn open_avoiding(
+        self: &Arc<Self>,
+        caller: &str,
+        instance: &str,
+        function: &str,
+        link: Option<&str>,
+        purpose: Purpose,
+        avoid: &[String],
+    ) -> Result<Opened, ForwardError> {
         let (found, route, searched) = self.providers(instance, Some(function), link);
         let providers: Vec<Provider> = found
             .into_iter()
             .filter(|p| matches!(p.target, Target::Remote(_)))
             .filter(|p| purpose == Purpose::Values || p.instance == instance)
             .collect();
+        let others: Vec<Provider> = providers
+            .iter()
+            .filter(|p| !avoid.contains(&p.key()))
+            .cloned()
+            .collect();
+        let providers = if others.is_empty() { providers } else { others };
         let no_provider = |why: &str| ForwardError::NoProvider {
             instance: instance.to_owned(),
             searched: format!("{}{why}", searched.join(", ")),
@@ -236,6 +258,113 @@ impl Router {
             Target::Local(_) => Err(AttemptError::NotSent {
                 reason: "a local component cannot take this call over wRPC".to_owned(),
             }),
+        }
+    }
+
+    /// Forwards `func` (an import of component `caller`, which selected `link`), whose one
+    /// parameter or one result is a `stream<u8>`, finishing by `outer` at the latest. The
+    /// parameter stream's bytes come from `input`. A failed attempt goes to another provider
+    /// only under the rule every forwarded call follows ([`safe_to_retry`], the retry budget)
+    /// and only while not one byte of `input` has been read: a stream cannot be replayed.
+    pub async fn call_stream(
+        self: &Arc<Self>,
+        caller: &str,
+        link: Option<&str>,
+        func: &Func,
+        params: Vec<Value>,
+        mut input: Option<ByteStream>,
+        outer: Option<Instant>,
+    ) -> Result<StreamAnswer, ForwardError> {
+        let streams_in = input.is_some();
+        let idempotent = self.mesh.is_idempotent(&func.instance, &func.name);
+        let started = Instant::now();
+        if let Ok(mut b) = self.budget.lock() {
+            b.record_call(started);
+        }
+        let mut tried = Vec::new();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let mut opened = self
+                .open_avoiding(
+                    caller,
+                    &func.instance,
+                    &func.name,
+                    link,
+                    Purpose::Values,
+                    &tried,
+                )
+                .await?;
+            let deadline = outer.map_or(opened.deadline, |o| o.min(opened.deadline));
+            let budget = deadline.saturating_duration_since(Instant::now());
+            let provided = opened.provided().to_owned();
+            let run = opened.invoker.call_bytes_stream(
+                &provided,
+                func,
+                params.clone(),
+                &mut input,
+                self.limits,
+            );
+            let result = match tokio::time::timeout(budget, run).await {
+                Ok(r) => r,
+                Err(_) => Err(AttemptError::Deadline { after: budget }),
+            };
+            let key = opened.key.clone();
+            self.close(opened, result.as_ref().err());
+            let e = match result {
+                Ok(answer) => return Ok(answer),
+                Err(e) => e,
+            };
+            tracing::debug!(
+                caller,
+                instance = func.instance.as_str(),
+                function = func.name.as_str(),
+                provider = key.as_str(),
+                attempt = attempts,
+                class = e.class().as_str(),
+                "streaming attempt failed: {e}"
+            );
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ForwardError::Deadline {
+                    instance: func.instance.clone(),
+                    func: func.name.clone(),
+                    timeout: deadline.saturating_duration_since(started),
+                    attempts,
+                    provider: key,
+                });
+            }
+            let consumed = streams_in && input.is_none();
+            let wanted = !consumed
+                && safe_to_retry(e.class(), idempotent, e.results_started())
+                && attempts < self.mesh.max_attempts.max(1);
+            let retry = wanted
+                && self
+                    .budget
+                    .lock()
+                    .map(|mut b| b.try_retry(now))
+                    .unwrap_or(false);
+            if retry {
+                metrics::global().retry(&func.instance, &func.name);
+            } else if wanted {
+                metrics::global().budget_exhausted(&func.instance, &func.name);
+            }
+            if !retry {
+                return Err(ForwardError::Failed {
+                    instance: func.instance.clone(),
+                    func: func.name.clone(),
+                    provider: key,
+                    attempts,
+                    last: e,
+                });
+            }
+            tried.push(key);
+            let wait = backoff(
+                attempts,
+                self.mesh.backoff_base.get(),
+                self.mesh.backoff_max.get(),
+            );
+            tokio::time::sleep(wait.min(deadline.saturating_duration_since(now))).await;
         }
     }
 

@@ -49,6 +49,8 @@ pub fn streams_bytes(f: &Func) -> bool {
 /// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
 /// `stream<u8>`, `input` supplies its bytes. A `stream<u8>` result comes back as a stream.
 /// `failure` hears the provider's report of why it failed the call (witmesh peers only).
+/// `input` is taken only once the invocation is on its way: while it is still there after a
+/// failure, not one of its bytes was read, so the call may go to another provider.
 #[allow(clippy::too_many_arguments)]
 pub async fn call<I: Invoke>(
     client: &I,
@@ -56,7 +58,7 @@ pub async fn call<I: Invoke>(
     instance: &str,
     func: &Func,
     params: Vec<Value>,
-    input: Option<ByteStream>,
+    input: &mut Option<ByteStream>,
     limits: Limits,
     failure: &mut impl FailureWatch,
 ) -> Result<Answer, AttemptError> {
@@ -68,14 +70,16 @@ pub async fn call<I: Invoke>(
         .map_err(|e| AttemptError::NotSent {
             reason: format!("{e:#}"),
         })?;
-    let sender = match input {
-        Some(input) => {
+    let sender = match input.is_some() {
+        true => {
             let sub = tx.index(&[0]).map_err(|e| AttemptError::NotSent {
                 reason: format!("cannot open the parameter stream: {e:#}"),
             })?;
-            Some(tokio::spawn(send(sub, input)))
+            input
+                .take()
+                .map(|input| Sender(Some(tokio::spawn(send(sub, input)))))
         }
-        None => None,
+        false => None,
     };
     let closed = tokio::select! {
         closed = tx.shutdown() => closed,
@@ -97,7 +101,9 @@ pub async fn call<I: Invoke>(
     let values = read_results(&mut rx, func, limits, failure, &mut received).await?;
     // The parameter stream goes on while the results stream in; a provider that answers
     // before reading all of it simply stops reading.
-    drop(sender);
+    if let Some(sender) = sender {
+        sender.detach();
+    }
     let Some(sub) = sub else {
         return Ok(Answer::Values(values));
     };
@@ -116,6 +122,25 @@ pub async fn call<I: Invoke>(
         other => Err(AttemptError::BadResults {
             reason: format!("expected a stream, found {other:?}"),
         }),
+    }
+}
+
+/// The task writing a parameter stream: stopped, before its end marker, if the call is
+/// abandoned first (so the provider sees a cut stream, never a short whole one).
+struct Sender(Option<tokio::task::JoinHandle<std::io::Result<()>>>);
+
+impl Sender {
+    /// The call has its answer: the stream may go on as long as the provider reads it.
+    fn detach(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
     }
 }
 

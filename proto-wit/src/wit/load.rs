@@ -47,11 +47,27 @@ impl WitSet {
     }
 
     /// Decodes the WIT embedded in a compiled component (or a WIT package encoded as wasm).
+    /// Components built for the async ABI are decoded by [`super::async_abi`].
     pub fn from_component(bytes: &[u8]) -> Result<Self, WitError> {
-        let decoded = wit_parser::decoding::decode(bytes).map_err(|e| WitError::Parse {
-            path: "<component>".into(),
-            reason: format!("{e:#}"),
-        })?;
+        let decoded = match wit_parser::decoding::decode(bytes) {
+            Ok(decoded) => decoded,
+            Err(first) => {
+                return match super::async_abi::decode(bytes) {
+                    Ok((resolve, pkg)) => Ok(WitSet {
+                        resolve,
+                        main: vec![pkg],
+                    }),
+                    Err(super::AsyncAbiError::Decode(_)) => Err(WitError::Parse {
+                        path: "<component>".into(),
+                        reason: format!("{first:#}"),
+                    }),
+                    Err(e) => Err(WitError::Parse {
+                        path: "<component>".into(),
+                        reason: e.to_string(),
+                    }),
+                };
+            }
+        };
         let pkg = decoded.package();
         Ok(WitSet {
             resolve: decoded.resolve().clone(),

@@ -1,11 +1,13 @@
 //! WIT loading and lookup: from files or compiled components to functions named as wRPC names
 //! them.
 
+mod async_abi;
 mod inspect;
 mod load;
 mod lookup;
 mod print;
 
+pub use async_abi::AsyncAbiError;
 pub use inspect::{inspect, Inspection, InterfaceReport, PackageReport, WorldItem, WorldReport};
 pub use load::WitSet;
 pub use lookup::{wrpc_func_name, Func};

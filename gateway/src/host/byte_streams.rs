@@ -1,0 +1,191 @@
+//! Imports that pass a component's own `stream<u8>`: an `async func` whose one parameter or
+//! one result is a byte stream, forwarded over wRPC with the bytes flowing as they are
+//! written. The component's write end feeds the wire through [`GuestBytes`]; a stream that
+//! comes back is read by the component through [`WireBytes`].
+
+use std::io::Cursor;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::channel::mpsc;
+use wasmtime::component::{
+    Destination, LinkerInstance, Source, StreamConsumer, StreamProducer, StreamReader,
+    StreamResult, Val,
+};
+use wasmtime::StoreContextMut;
+use witmesh_proto::value::StreamValue;
+use witmesh_proto::{Func, Value};
+
+use super::convert::{from_val_with, to_val, NoHandles};
+use super::state::CallState;
+use crate::route::Router;
+use crate::transport::bytes_stream::{is_byte_stream, Answer, ByteStream};
+
+/// Most bytes taken from the component in one write before they go on the wire: writes of
+/// any size become chunks of at most this, so what is held per stream stays bounded.
+const MAX_CHUNK: usize = 64 << 10;
+/// Chunks queued between the component and the wire (with [`MAX_CHUNK`], the memory one
+/// parameter stream may hold): the component waits when the wire is slower.
+const QUEUED_CHUNKS: usize = 4;
+
+/// Links the import `name` (the component model's name of `func`) to the router: the call
+/// is made with [`Router::call_stream`].
+pub(super) fn link(
+    inst: &mut LinkerInstance<'_, CallState>,
+    name: &str,
+    func: Arc<Func>,
+    router: Arc<Router>,
+    caller: Arc<str>,
+) -> wasmtime::Result<()> {
+    inst.func_new_concurrent(name, move |accessor, _ty, params, results| {
+        let (func, router, caller) = (func.clone(), router.clone(), caller.clone());
+        Box::pin(async move {
+            let (deadline, link, values, input) = accessor.with(|mut access| {
+                let data = access.get();
+                let versionless = crate::route::version::split(&func.instance).0;
+                let (deadline, link) = (data.deadline, data.links.get(versionless).cloned());
+                let (values, input) = lower_params(&mut access, &func, params)?;
+                wasmtime::Result::<_>::Ok((deadline, link, values, input))
+            })?;
+            let answer = router
+                .call_stream(&caller, link.as_deref(), &func, values, input, deadline)
+                .await
+                .map_err(wasmtime::Error::new)?;
+            accessor.with(|mut access| match answer {
+                Answer::Values(values) => {
+                    for ((slot, t), v) in results.iter_mut().zip(func.results.iter()).zip(&values) {
+                        *slot = to_val(t, v).map_err(wasmtime::Error::new)?;
+                    }
+                    Ok(())
+                }
+                Answer::Stream(data) => {
+                    let reader = StreamReader::new(&mut access, WireBytes::new(data, &func))?;
+                    let slot = results.first_mut().ok_or_else(|| {
+                        wasmtime::Error::msg(format!("`{}` has no result slot", func.name))
+                    })?;
+                    *slot = Val::Stream(reader.try_into_stream_any(&mut access)?);
+                    Ok(())
+                }
+            })
+        })
+    })
+}
+
+/// The call's values for the wire, and the bytes of its stream parameter, if it has one.
+fn lower_params(
+    mut store: impl wasmtime::AsContextMut<Data = CallState>,
+    func: &Func,
+    params: &[Val],
+) -> wasmtime::Result<(Vec<Value>, Option<ByteStream>)> {
+    if is_byte_stream(&func.params) {
+        let Some(Val::Stream(stream)) = params.first() else {
+            return Err(wasmtime::Error::msg(format!(
+                "`{}` was passed {params:?} where a stream<u8> belongs",
+                func.name
+            )));
+        };
+        let reader = stream.clone().try_into_stream_reader::<u8>()?;
+        let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
+        reader.pipe(&mut store, GuestBytes { tx })?;
+        let input: ByteStream = Box::pin(rx);
+        return Ok((vec![Value::Stream(StreamValue::Pending)], Some(input)));
+    }
+    let values = func
+        .params
+        .iter()
+        .zip(params)
+        .map(|(t, v)| from_val_with(t, v, &mut NoHandles))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(wasmtime::Error::new)?;
+    Ok((values, None))
+}
+
+/// Takes what the component writes to its stream and queues it for the wire. When the
+/// component closes its end, this is dropped and the wire stream ends.
+struct GuestBytes {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl<D: 'static> StreamConsumer<D> for GuestBytes {
+    type Item = u8;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        store: StoreContextMut<D>,
+        source: Source<'_, u8>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        match me.tx.poll_ready(cx) {
+            Poll::Ready(Ok(())) => {}
+            // The call is over (answered or failed): nothing reads the rest.
+            Poll::Ready(Err(_)) => return Poll::Ready(Ok(StreamResult::Dropped)),
+            Poll::Pending if finish => return Poll::Ready(Ok(StreamResult::Cancelled)),
+            Poll::Pending => return Poll::Pending,
+        }
+        let mut direct = source.as_direct(store);
+        let available = direct.remaining();
+        let n = available.len().min(MAX_CHUNK);
+        if n == 0 {
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        let chunk = Bytes::copy_from_slice(&available[..n]);
+        direct.mark_read(n);
+        match me.tx.start_send(Ok(chunk)) {
+            Ok(()) => Poll::Ready(Ok(StreamResult::Completed)),
+            Err(_) => Poll::Ready(Ok(StreamResult::Dropped)),
+        }
+    }
+}
+
+/// Hands the component the bytes of a stream the provider answered with. A stream cut by
+/// the network or the provider traps the component: it must not take a part for the whole.
+struct WireBytes {
+    data: ByteStream,
+    what: String,
+}
+
+impl WireBytes {
+    fn new(data: ByteStream, func: &Func) -> Self {
+        WireBytes {
+            data,
+            what: format!("{}.{}", func.instance, func.name),
+        }
+    }
+}
+
+impl<D: 'static> StreamProducer<D> for WireBytes {
+    type Item = u8;
+    type Buffer = Cursor<Bytes>;
+
+    fn poll_produce<'a>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<'a, D>,
+        mut destination: Destination<'a, u8, Cursor<Bytes>>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        // A zero-length read asks whether bytes are ready; answering yes without taking any
+        // keeps nothing buffered that the component might never read.
+        if destination.remaining(&mut store) == Some(0) {
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        let me = self.get_mut();
+        match me.data.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                destination.set_buffer(Cursor::new(chunk));
+                Poll::Ready(Ok(StreamResult::Completed))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Err(wasmtime::Error::msg(format!(
+                "the stream `{}` answered with was cut: {e}",
+                me.what
+            )))),
+            Poll::Ready(None) => Poll::Ready(Ok(StreamResult::Dropped)),
+            Poll::Pending if finish => Poll::Ready(Ok(StreamResult::Cancelled)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
