@@ -516,3 +516,13 @@ pub fn assert_valid_openapi(dir: &Path, doc: &[u8]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A value of `metric` on the admin listener at `admin` whose labels contain every one of
+/// `labels`.
+pub fn metric(admin: SocketAddr, metric: &str, labels: &[&str]) -> Option<f64> {
+    let text = String::from_utf8(http(admin, "GET", "/metrics", &[], b"").body).ok()?;
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .find_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse().ok()))
+}

@@ -336,3 +336,127 @@ fn announce(nats: async_nats::Client, prefix: &str, instance: &str) -> tokio::ta
         }
     })
 }
+
+/// Handles the invocations of `streams` (from a bindings' `serve`) until they end.
+fn handle_all<S, F>(streams: Vec<S>)
+where
+    S: futures::Stream<Item = anyhow::Result<F>> + Send + Unpin + 'static,
+    F: std::future::Future + Send + 'static,
+{
+    for mut stream in streams {
+        tokio::spawn(async move {
+            while let Some(Ok(call)) = stream.next().await {
+                tokio::spawn(async move {
+                    let _ = call.await;
+                });
+            }
+        });
+    }
+}
+
+/// A native QUIC provider of [`NativeBytes`] on a free loopback port, with a fresh
+/// self-signed certificate for `localhost`.
+pub struct QuicBytes {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Its certificate, for `--ca`.
+    pub cert_pem: String,
+    endpoint: quinn::Endpoint,
+}
+
+impl Drop for QuicBytes {
+    fn drop(&mut self) {
+        self.endpoint.close(0u32.into(), b"test over");
+    }
+}
+
+/// Serves [`NativeBytes`] over QUIC (no discovery: route to it by address).
+pub async fn serve_bytes_quic() -> anyhow::Result<QuicBytes> {
+    let id = witmesh::listen::tls::dev_identity()?;
+    let cert_pem = id
+        .dev_pem
+        .clone()
+        .context("a development identity has its PEM")?;
+    let config = witmesh::listen::tls::server_config(&id)?;
+    let endpoint = quinn::Endpoint::server(config, "127.0.0.1:0".parse()?)?;
+    let addr = endpoint.local_addr()?;
+    let srv = Arc::new(wrpc_transport_quic::Server::new());
+    let streams = crate::bytes_server::serve(&*srv, NativeBytes).await?;
+    handle_all(streams.into_iter().map(|(_, _, s)| s).collect());
+    let ep = endpoint.clone();
+    tokio::spawn(async move {
+        while let Some(incoming) = ep.accept().await {
+            let srv = srv.clone();
+            tokio::spawn(async move {
+                let Ok(conn) = incoming.await else { return };
+                let conn = wrpc_transport_quic::Client::from(conn);
+                while srv.accept(&conn).await.is_ok() {}
+            });
+        }
+    });
+    Ok(QuicBytes {
+        addr,
+        cert_pem,
+        endpoint,
+    })
+}
+
+/// How often a [`TearingBytes`] provider was called.
+#[derive(Clone, Default)]
+pub struct TearingBytes {
+    /// `upload` calls.
+    pub uploads: Arc<std::sync::atomic::AtomicUsize>,
+    /// `download` calls.
+    pub downloads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<Ctx: Send> crate::bytes_server::exports::witmesh::bytes::bytes::Handler<Ctx> for TearingBytes {
+    /// Reads the first chunk of `data`, then fails the call.
+    async fn upload(
+        &self,
+        _: Ctx,
+        mut data: std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>,
+    ) -> anyhow::Result<crate::bytes_server::exports::witmesh::bytes::bytes::Received> {
+        self.uploads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = data.next().await;
+        anyhow::bail!("torn after one chunk")
+    }
+
+    /// Fails at once, before any result.
+    async fn download(
+        &self,
+        _: Ctx,
+        _: u64,
+        _: u32,
+    ) -> anyhow::Result<std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>> {
+        self.downloads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        anyhow::bail!("no download today")
+    }
+}
+
+/// Serves `tearing` over NATS at `url` under `prefix` and announces it; keep the client.
+pub async fn serve_tearing_bytes(
+    url: &str,
+    prefix: &str,
+    tearing: TearingBytes,
+) -> anyhow::Result<(wrpc_transport_nats::Client, tokio::task::JoinHandle<()>)> {
+    let nats = async_nats::connect(url).await.context("connect")?;
+    let wrpc = wrpc_transport_nats::Client::new(nats.clone(), prefix, None).await?;
+    let streams = crate::bytes_server::serve(&wrpc, tearing).await?;
+    handle_all(streams.into_iter().map(|(_, _, s)| s).collect());
+    nats.flush().await?;
+    Ok((wrpc, announce(nats, prefix, BYTES_INSTANCE)))
+}
+
+/// Announces `prefix` as a provider of `instance` that nothing serves: every call to it finds
+/// no responder, so it provably never reaches a server.
+pub async fn announce_ghost(
+    url: &str,
+    prefix: &str,
+    instance: &str,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let nats = async_nats::connect(url).await.context("connect")?;
+    Ok(announce(nats, prefix, instance))
+}

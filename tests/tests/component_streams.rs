@@ -5,10 +5,14 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 
 use witmesh_tests::components;
-use witmesh_tests::harness::{http, NatsServer, Sidecar};
-use witmesh_tests::native::{fnv1a, pattern, serve_bytes, FNV_START};
+use witmesh_tests::harness::{http, metric, NatsServer, Sidecar};
+use witmesh_tests::native::{
+    announce_ghost, fnv1a, pattern, serve_bytes, serve_bytes_quic, serve_tearing_bytes,
+    TearingBytes, BYTES_INSTANCE, FNV_START,
+};
 
 const RUN: &str = "/v1/call/witmesh:streamer/run@0.1.0";
 
@@ -64,4 +68,144 @@ async fn a_components_streams_cross_to_a_provider_over_nats() {
     // Empty both ways.
     assert_eq!(call(addr, "send", 0, 1).await, Ok(expected(0)));
     assert_eq!(call(addr, "fetch", 0, 1).await, Ok(expected(0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_components_streams_cross_to_a_provider_over_quic() {
+    let nats = NatsServer::start();
+    let provider = serve_bytes_quic().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("provider.pem");
+    std::fs::write(&ca, &provider.cert_pem).unwrap();
+    let route = format!("{BYTES_INSTANCE}=quic://{}", provider.addr);
+    let a = Sidecar::node(
+        &nats,
+        "a",
+        &[components::streamer()],
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--route",
+            &route,
+            "--ca",
+            ca.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let addr = a.ready.http.unwrap();
+    let len = 4 << 20;
+    assert_eq!(
+        call(addr, "send", len, 1 << 16).await,
+        Ok(expected(len)),
+        "{}",
+        a.logs()
+    );
+    assert_eq!(call(addr, "fetch", len, 1000).await, Ok(expected(len)));
+    // Several at once on the one connection.
+    let calls = (0..8u64).map(|i| async move {
+        let len = (i + 1) * 100_000;
+        let func = if i % 2 == 0 { "send" } else { "fetch" };
+        (len, call(addr, func, len, 30_000).await)
+    });
+    for (len, got) in futures::future::join_all(calls).await {
+        assert_eq!(got, Ok(expected(len)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_sent_again_only_while_none_of_it_was_read() {
+    let nats = NatsServer::start();
+    // Two announced providers that nothing serves (no responders: provably never reached)
+    // beside one that works: every call succeeds within its three attempts, the failed ones
+    // sent again elsewhere with the stream whole (its first bytes kept for that).
+    let mut ghosts = Vec::new();
+    for g in ["ghost1", "ghost2"] {
+        ghosts.push(announce_ghost(&nats.url, g, BYTES_INSTANCE).await.unwrap());
+    }
+    let (_wrpc, _announce) = serve_bytes(&nats.url, "bytes").await.unwrap();
+    let a = Sidecar::node(
+        &nats,
+        "a",
+        &[components::streamer()],
+        &["--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+        &[],
+    );
+    for node in ["ghost1", "ghost2", "bytes"] {
+        a.wait_for_log(&format!("discovered node {node}"));
+    }
+    let addr = a.ready.http.unwrap();
+    for i in 0..12u64 {
+        let len = 300_000 + i;
+        let got = call(addr, "send", len, 7_000).await;
+        assert_eq!(got, Ok(expected(len)), "call {i}\n{}", a.logs());
+    }
+    let retried = metric(
+        a.ready.admin.unwrap(),
+        "witmesh_retries_total",
+        &["function=\"upload\""],
+    );
+    assert!(retried.unwrap_or(0.0) >= 1.0, "no ghost was ever tried");
+    for g in ghosts {
+        g.abort();
+    }
+
+    // A provider that reads a stream in part and then fails: even marked idempotent, the
+    // upload is not sent again (its bytes are gone), and the caller hears why. `download`,
+    // which takes no stream, is retried as an idempotent call.
+    let torn_nats = NatsServer::start();
+    let torn = TearingBytes::default();
+    let _torn = serve_tearing_bytes(&torn_nats.url, "torn", torn.clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("witmesh.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[mesh]\nidempotent = [\"{BYTES_INSTANCE}.*\"]\nmax_attempts = 3\nbreaker_failures = 100000\nbackoff_base = \"1ms\"\nbackoff_max = \"2ms\"\n"
+        ),
+    )
+    .unwrap();
+    let b = Sidecar::node(
+        &torn_nats,
+        "b",
+        &[components::streamer()],
+        &["--http", "127.0.0.1:0", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
+    b.wait_for_log("discovered node torn");
+    let addr = b.ready.http.unwrap();
+    let err = call(addr, "send", 1 << 20, 1 << 16).await.unwrap_err();
+    assert!(err.contains("upload"), "{err}");
+    assert_eq!(
+        torn.uploads.load(Ordering::SeqCst),
+        1,
+        "the upload ran twice"
+    );
+    let err = call(addr, "fetch", 10, 10).await.unwrap_err();
+    assert!(err.contains("download"), "{err}");
+    assert_eq!(torn.downloads.load(Ordering::SeqCst), 3);
+
+    // The streamer's own call ran before its import failed, so the gateway does not run it
+    // again on account of the import's "unreachable".
+    let c = Sidecar::node(
+        &torn_nats,
+        "c",
+        &[components::streamer()],
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--route",
+            &format!("{BYTES_INSTANCE}=nats:nobody"),
+        ],
+        &[("WITMESH_MESH__DISCOVERY", "false")],
+    );
+    let err = call(c.ready.http.unwrap(), "send", 10, 10)
+        .await
+        .unwrap_err();
+    assert!(err.contains("no responders"), "{err}");
+    assert!(
+        err.contains("run@0.1.0.send` via local:witmesh_test_streamer failed after 1 attempt(s)"),
+        "{err}"
+    );
 }

@@ -11,7 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 use witmesh_tests::components;
 
-use witmesh_tests::harness::{http, wait_until, witmesh_bin, HttpAnswer, NatsServer, Sidecar};
+use witmesh_tests::harness::{
+    http, metric, wait_until, witmesh_bin, HttpAnswer, NatsServer, Sidecar,
+};
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
@@ -105,16 +107,6 @@ fn assert_served(addr: SocketAddr) {
         a.body[greeting.len()..] == data[..],
         "the body came back changed"
     );
-}
-
-/// A value of `metric` on the admin listener at `admin` whose labels contain every one of
-/// `labels`.
-fn metric(admin: SocketAddr, metric: &str, labels: &[&str]) -> Option<f64> {
-    let text = String::from_utf8(http(admin, "GET", "/metrics", &[], b"").body).unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")))
-        .filter(|l| labels.iter().all(|want| l.contains(want)))
-        .find_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse().ok()))
 }
 
 /// Waits until the forwarding sidecar at `addr` has found the node serving the component.

@@ -73,10 +73,16 @@ impl CallError {
         }
     }
 
-    /// The class callers are told over the wire.
+    /// The class callers are told over the wire. The component ran when an import failed, so
+    /// an import's refusal that would read as this node's own (no room, no such function) is
+    /// told as unreachable: no caller may take it for a call that never ran here.
     #[must_use]
     pub fn wire_class(&self) -> Class {
         match self {
+            CallError::Forwarded {
+                class: Class::Overloaded | Class::UnknownFunction,
+                ..
+            } => Class::Unreachable,
             CallError::Overloaded { .. } => Class::Overloaded,
             CallError::Deadline(_) => Class::Deadline,
             CallError::Trap(_) => Class::Trap,

@@ -9,13 +9,19 @@ use crate::transport::failure::Class;
 pub const BUDGET_WINDOW: Duration = Duration::from_secs(10); // Linkerd's: long enough to smooth bursts
 
 /// Whether a call that failed with `class` may be sent again: always when it certainly never
-/// ran; for idempotent functions after any failure except bad parameters (which fail
-/// everywhere); never once results have started to arrive.
-pub fn safe_to_retry(class: Class, idempotent: bool, results_started: bool) -> bool {
+/// ran (`never_ran`, from [`crate::transport::AttemptError::never_ran`]); for idempotent
+/// functions after any failure except bad parameters (which fail everywhere); never once
+/// results have started to arrive.
+pub fn safe_to_retry(
+    never_ran: bool,
+    class: Class,
+    idempotent: bool,
+    results_started: bool,
+) -> bool {
     if results_started {
         return false;
     }
-    if class.never_ran() {
+    if never_ran {
         return true;
     }
     idempotent && !matches!(class, Class::BadParams | Class::BadResults)
@@ -97,14 +103,14 @@ mod tests {
 
     #[test]
     fn safety_rule() {
-        assert!(safe_to_retry(Class::Unreachable, false, false));
-        assert!(safe_to_retry(Class::NoProvider, false, false));
-        assert!(!safe_to_retry(Class::Lost, false, false));
-        assert!(!safe_to_retry(Class::Deadline, false, false));
-        assert!(safe_to_retry(Class::Lost, true, false));
-        assert!(safe_to_retry(Class::Trap, true, false));
-        assert!(!safe_to_retry(Class::BadParams, true, false));
-        assert!(!safe_to_retry(Class::Unreachable, true, true));
+        assert!(safe_to_retry(true, Class::Unreachable, false, false));
+        assert!(!safe_to_retry(false, Class::NoProvider, false, false));
+        assert!(!safe_to_retry(false, Class::Lost, false, false));
+        assert!(!safe_to_retry(false, Class::Deadline, false, false));
+        assert!(safe_to_retry(false, Class::Lost, true, false));
+        assert!(safe_to_retry(false, Class::Trap, true, false));
+        assert!(!safe_to_retry(false, Class::BadParams, true, false));
+        assert!(!safe_to_retry(true, Class::Unreachable, true, true));
     }
 
     #[test]

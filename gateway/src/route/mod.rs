@@ -688,7 +688,7 @@ impl Router {
                     provider: provider.key(),
                 });
             }
-            let wanted = safe_to_retry(e.class(), idempotent, e.results_started())
+            let wanted = safe_to_retry(e.never_ran(), e.class(), idempotent, e.results_started())
                 && attempts < max_attempts;
             let retry = wanted
                 && self

@@ -336,7 +336,7 @@ impl Router {
             }
             let consumed = streams_in && input.is_none();
             let wanted = !consumed
-                && safe_to_retry(e.class(), idempotent, e.results_started())
+                && safe_to_retry(e.never_ran(), e.class(), idempotent, e.results_started())
                 && attempts < self.mesh.max_attempts.max(1);
             let retry = wanted
                 && self

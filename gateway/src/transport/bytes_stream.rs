@@ -2,6 +2,7 @@
 //! the stream's bytes follow on the value's own path, chunk by chunk, as they are produced.
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt as _};
@@ -49,10 +50,38 @@ pub fn streams_bytes(f: &Func) -> bool {
 /// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
 /// `stream<u8>`, `input` supplies its bytes. A `stream<u8>` result comes back as a stream.
 /// `failure` hears the provider's report of why it failed the call (witmesh peers only).
-/// `input` is taken only once the invocation is on its way: while it is still there after a
-/// failure, not one of its bytes was read, so the call may go to another provider.
+/// `input` is taken for the call; after a failure that shows the call never ran anywhere
+/// (no responder, unreachable, refused before running) it is put back whole, as long as what
+/// had been read of it fits in [`MAX_REPLAY_BYTES`], so the call may go to another provider.
+/// When `input` is still there after a failure, the call may be sent again.
 #[allow(clippy::too_many_arguments)]
 pub async fn call<I: Invoke>(
+    client: &I,
+    cx: I::Context,
+    instance: &str,
+    func: &Func,
+    params: Vec<Value>,
+    input: &mut Option<ByteStream>,
+    limits: Limits,
+    failure: &mut impl FailureWatch,
+) -> Result<Answer, AttemptError> {
+    let replay = input.take().map(Replay::new);
+    let mut wire = replay.as_ref().map(Replay::stream);
+    let result = call_once(
+        client, cx, instance, func, params, &mut wire, limits, failure,
+    )
+    .await;
+    if let (Err(e), Some(replay)) = (&result, replay) {
+        if e.never_ran() {
+            drop(wire);
+            *input = replay.recover();
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn call_once<I: Invoke>(
     client: &I,
     cx: I::Context,
     instance: &str,
@@ -122,6 +151,70 @@ pub async fn call<I: Invoke>(
         other => Err(AttemptError::BadResults {
             reason: format!("expected a stream, found {other:?}"),
         }),
+    }
+}
+
+/// Most bytes of a parameter stream kept for sending again, should the call turn out never to
+/// have reached a server; past this the stream cannot be replayed and the call is not retried.
+pub const MAX_REPLAY_BYTES: usize = 1 << 20;
+
+/// A parameter stream whose first bytes are kept until the call's fate is known.
+struct Replay(Arc<Mutex<Kept>>);
+
+struct Kept {
+    /// The rest of the stream, not yet read.
+    rest: Option<ByteStream>,
+    /// What was read, in order, while it fits.
+    read: Vec<Bytes>,
+    /// Bytes in `read`, or `None` once more was read than could be kept.
+    len: Option<usize>,
+}
+
+impl Replay {
+    fn new(input: ByteStream) -> Self {
+        Replay(Arc::new(Mutex::new(Kept {
+            rest: Some(input),
+            read: Vec::new(),
+            len: Some(0),
+        })))
+    }
+
+    /// The stream to send: it reads the input, keeping what it reads.
+    fn stream(&self) -> ByteStream {
+        let kept = self.0.clone();
+        Box::pin(futures::stream::poll_fn(move |cx| {
+            let Ok(mut k) = kept.lock() else {
+                return std::task::Poll::Ready(None);
+            };
+            let Some(rest) = k.rest.as_mut() else {
+                return std::task::Poll::Ready(None);
+            };
+            let next = rest.as_mut().poll_next(cx);
+            if let std::task::Poll::Ready(Some(Ok(chunk))) = &next {
+                let len = k
+                    .len
+                    .map(|n| n + chunk.len())
+                    .filter(|n| *n <= MAX_REPLAY_BYTES);
+                k.len = len;
+                if len.is_some() {
+                    k.read.push(chunk.clone());
+                } else {
+                    k.read.clear();
+                }
+            }
+            next
+        }))
+    }
+
+    /// The whole stream again, if everything read of it was kept.
+    fn recover(self) -> Option<ByteStream> {
+        let mut k = self.0.lock().ok()?;
+        k.len?;
+        let rest = k.rest.take()?;
+        let read = std::mem::take(&mut k.read);
+        Some(Box::pin(
+            futures::stream::iter(read.into_iter().map(Ok)).chain(rest),
+        ))
     }
 }
 

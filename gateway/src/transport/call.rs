@@ -213,6 +213,22 @@ impl AttemptError {
         }
     }
 
+    /// Whether the call certainly did not run at the provider, so that sending it elsewhere is
+    /// safe even for a function that is not idempotent: it was not delivered, or the provider
+    /// refused it (unknown function, no room). A provider that was reached and reports "no
+    /// provider" or "unreachable" ran the call, and those came from an import deeper in the
+    /// mesh; deeper refusals of the other kinds it reports as unreachable (see
+    /// [`crate::host::CallError::wire_class`]).
+    pub fn never_ran(&self) -> bool {
+        match self {
+            AttemptError::NotSent { .. } => true,
+            AttemptError::Remote(f) => {
+                matches!(f.class, Class::UnknownFunction | Class::Overloaded)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether any result bytes had arrived when the attempt failed.
     pub fn results_started(&self) -> bool {
         matches!(
@@ -222,5 +238,34 @@ impl AttemptError {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(class: Class) -> AttemptError {
+        AttemptError::Remote(RemoteFailure {
+            class,
+            node: "b".into(),
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn only_undelivered_or_refused_calls_never_ran() {
+        assert!(AttemptError::NotSent { reason: "x".into() }.never_ran());
+        assert!(remote(Class::Overloaded).never_ran());
+        assert!(remote(Class::UnknownFunction).never_ran());
+        // A provider that was reached and reports these ran the call; they came from deeper.
+        assert!(!remote(Class::Unreachable).never_ran());
+        assert!(!remote(Class::NoProvider).never_ran());
+        assert!(!remote(Class::Trap).never_ran());
+        let lost = AttemptError::Lost {
+            reason: "x".into(),
+            results_started: false,
+        };
+        assert!(!lost.never_ran());
     }
 }

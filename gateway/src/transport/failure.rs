@@ -95,15 +95,6 @@ impl Class {
         let n = code.checked_sub(u64::from(QUIC_CODE_BASE))?;
         Class::ALL.get(usize::try_from(n).ok()?).copied()
     }
-
-    /// Whether a call that failed this way certainly did not run at the provider, so that
-    /// sending it elsewhere is safe even for a function that is not idempotent.
-    pub fn never_ran(self) -> bool {
-        matches!(
-            self,
-            Class::UnknownFunction | Class::Overloaded | Class::NoProvider | Class::Unreachable
-        )
-    }
 }
 
 impl fmt::Display for Class {

@@ -25,6 +25,9 @@ const MAX_NODE: usize = 64;
 const MAX_PENDING: usize = 1024; // a caller takes its notice within milliseconds of the reset
 /// How long reading one incoming stream (a hello or a notice) may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a new connection waits to send its hello (locally buffered: a stream credit is all
+/// it needs).
+pub const HELLO_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A notice on the wire.
 pub fn encode(stream: u64, class: Class, node: &str, message: &str) -> Vec<u8> {
@@ -119,29 +122,27 @@ impl Inbox {
 }
 
 /// Asks the server at the other end of `conn` for notices and files those it sends in the
-/// returned inbox, until the connection closes. Asking happens in the background: a server
-/// that grants no stream for it delays nothing but its own notices.
-pub fn subscribe(conn: &quinn::Connection) -> Arc<Inbox> {
+/// returned inbox, until the connection closes. The hello is written before this returns, so
+/// it leaves ahead of the first call and the server knows to report that call's failure; a
+/// server that grants no stream for it costs at most [`HELLO_TIMEOUT`], and only its notices.
+pub async fn subscribe(conn: &quinn::Connection) -> Arc<Inbox> {
     let inbox = Arc::new(Inbox::default());
-    let hello = conn.clone();
-    tokio::spawn(async move {
-        let ask = async {
-            let mut s = hello.open_uni().await.ok()?;
-            s.write_all(HELLO).await.ok()?;
-            s.finish().ok()
-        };
-        if tokio::time::timeout(READ_TIMEOUT, ask)
-            .await
-            .ok()
-            .flatten()
-            .is_none()
-        {
-            tracing::debug!(
-                "could not ask {} for failure notices",
-                hello.remote_address()
-            );
-        }
-    });
+    let ask = async {
+        let mut s = conn.open_uni().await.ok()?;
+        s.write_all(HELLO).await.ok()?;
+        s.finish().ok()
+    };
+    if tokio::time::timeout(HELLO_TIMEOUT, ask)
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        tracing::debug!(
+            "could not ask {} for failure notices",
+            conn.remote_address()
+        );
+    }
     let (conn, filed) = (conn.clone(), inbox.clone());
     tokio::spawn(async move {
         while let Ok(mut s) = conn.accept_uni().await {

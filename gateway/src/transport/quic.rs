@@ -128,7 +128,7 @@ impl QuicOut {
                     "QUIC handshake with {addr} (as `{server_name}`) failed: {e}"
                 ))
             })?;
-        let inbox = notice::subscribe(&conn);
+        let inbox = notice::subscribe(&conn).await;
         conns.insert(key, (conn.clone(), inbox.clone()));
         Ok((conn, inbox))
     }
