@@ -38,6 +38,19 @@ use crate::transport::quic::QuicOut;
 use crate::transport::{call, Address, AttemptError, RemoteFailure};
 use balance::Health;
 
+/// A failed attempt, for [`Router::give_up`].
+struct Failed<'a> {
+    func: &'a Func,
+    attempt: &'a AttemptError,
+    /// Attempts made so far, this one included.
+    attempts: u32,
+    started: Instant,
+    deadline: Instant,
+    /// Whether this call may be attempted again at all (attempts left, its stream replayable).
+    allowed: bool,
+    idempotent: bool,
+}
+
 /// An attempt under way: released (no longer in flight, its probe free again) if it is
 /// dropped before its outcome is recorded.
 struct Pending<'a> {
@@ -678,46 +691,72 @@ impl Router {
                 class = e.class().as_str(),
                 "attempt failed: {e}"
             );
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(ForwardError::Deadline {
-                    instance: func.instance.clone(),
-                    func: func.name.clone(),
-                    timeout: deadline.saturating_duration_since(start),
-                    attempts,
-                    provider: provider.key(),
-                });
-            }
-            let wanted = safe_to_retry(e.never_ran(), e.class(), idempotent, e.results_started())
-                && attempts < max_attempts;
-            let retry = wanted
-                && self
-                    .budget
-                    .lock()
-                    .map(|mut b| b.try_retry(now))
-                    .unwrap_or(false);
-            if retry {
-                metrics::global().retry(&func.instance, &func.name);
-            } else if wanted {
-                metrics::global().budget_exhausted(&func.instance, &func.name);
-            }
-            if !retry {
-                return Err(ForwardError::Failed {
-                    instance: func.instance.clone(),
-                    func: func.name.clone(),
-                    provider: provider.key(),
-                    attempts,
-                    last: e,
-                });
+            let failed = Failed {
+                func,
+                attempt: &e,
+                attempts,
+                started: start,
+                deadline,
+                allowed: attempts < max_attempts,
+                idempotent,
+            };
+            if let Some(err) = self.give_up(&failed, &provider.key()) {
+                return Err(err);
             }
             tried.push(i);
-            let wait = backoff(
-                attempts,
-                self.mesh.backoff_base.get(),
-                self.mesh.backoff_max.get(),
-            );
-            tokio::time::sleep(wait.min(deadline.saturating_duration_since(now))).await;
+            self.back_off(attempts, deadline).await;
         }
+    }
+
+    /// After the failed attempt `f` at the provider `key`: the error to return, or `None`
+    /// when the call goes on to another attempt (the deadline has room, the retry is safe and
+    /// allowed, and the retry budget grants it).
+    fn give_up(&self, f: &Failed<'_>, key: &str) -> Option<ForwardError> {
+        let (func, e) = (f.func, f.attempt);
+        let now = Instant::now();
+        if now >= f.deadline {
+            return Some(ForwardError::Deadline {
+                instance: func.instance.clone(),
+                func: func.name.clone(),
+                timeout: f.deadline.saturating_duration_since(f.started),
+                attempts: f.attempts,
+                provider: key.to_owned(),
+            });
+        }
+        let wanted =
+            f.allowed && safe_to_retry(e.never_ran(), e.class(), f.idempotent, e.results_started());
+        let retry = wanted
+            && self
+                .budget
+                .lock()
+                .map(|mut b| b.try_retry(now))
+                .unwrap_or(false);
+        if retry {
+            metrics::global().retry(&func.instance, &func.name);
+            return None;
+        }
+        if wanted {
+            metrics::global().budget_exhausted(&func.instance, &func.name);
+        }
+        Some(ForwardError::Failed {
+            instance: func.instance.clone(),
+            func: func.name.clone(),
+            provider: key.to_owned(),
+            attempts: f.attempts,
+            last: e.clone(),
+        })
+    }
+
+    /// Waits before attempt `attempts + 1`: exponential backoff with jitter, never past the
+    /// call's `deadline`.
+    async fn back_off(&self, attempts: u32, deadline: Instant) {
+        let wait = backoff(
+            attempts,
+            self.mesh.backoff_base.get(),
+            self.mesh.backoff_max.get(),
+        );
+        let left = deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(wait.min(left)).await;
     }
 
     /// The provider for the next attempt; a `pinned` call takes its one provider even while

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 
+use super::Failed;
 use super::{ForwardError, Last, Provider, Router, Target};
-use crate::resilience::retry::{backoff, safe_to_retry};
 use crate::telemetry::metrics;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
@@ -324,47 +324,21 @@ impl Router {
                 class = e.class().as_str(),
                 "streaming attempt failed: {e}"
             );
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(ForwardError::Deadline {
-                    instance: func.instance.clone(),
-                    func: func.name.clone(),
-                    timeout: deadline.saturating_duration_since(started),
-                    attempts,
-                    provider: key,
-                });
-            }
             let consumed = streams_in && input.is_none();
-            let wanted = !consumed
-                && safe_to_retry(e.never_ran(), e.class(), idempotent, e.results_started())
-                && attempts < self.mesh.max_attempts.max(1);
-            let retry = wanted
-                && self
-                    .budget
-                    .lock()
-                    .map(|mut b| b.try_retry(now))
-                    .unwrap_or(false);
-            if retry {
-                metrics::global().retry(&func.instance, &func.name);
-            } else if wanted {
-                metrics::global().budget_exhausted(&func.instance, &func.name);
-            }
-            if !retry {
-                return Err(ForwardError::Failed {
-                    instance: func.instance.clone(),
-                    func: func.name.clone(),
-                    provider: key,
-                    attempts,
-                    last: e,
-                });
+            let failed = Failed {
+                func,
+                attempt: &e,
+                attempts,
+                started,
+                deadline,
+                allowed: !consumed && attempts < self.mesh.max_attempts.max(1),
+                idempotent,
+            };
+            if let Some(err) = self.give_up(&failed, &key) {
+                return Err(err);
             }
             tried.push(key);
-            let wait = backoff(
-                attempts,
-                self.mesh.backoff_base.get(),
-                self.mesh.backoff_max.get(),
-            );
-            tokio::time::sleep(wait.min(deadline.saturating_duration_since(now))).await;
+            self.back_off(attempts, deadline).await;
         }
     }
 
