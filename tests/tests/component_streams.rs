@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use witmesh_tests::components;
 use witmesh_tests::harness::{http, metric, NatsServer, Sidecar};
 use witmesh_tests::native::{
-    announce_ghost, fnv1a, pattern, serve_bytes, serve_bytes_quic, serve_tearing_bytes,
-    TearingBytes, BYTES_INSTANCE, FNV_START,
+    announce_ghost, fnv1a, pattern, serve_bytes, serve_bytes_quic, serve_greeter,
+    serve_tearing_bytes, NativeGreeter, TearingBytes, BYTES_INSTANCE, FNV_START,
 };
 
 const RUN: &str = "/v1/call/witmesh:streamer/run@0.1.0";
@@ -48,15 +48,38 @@ fn expected(len: u64) -> (u64, u32) {
 async fn a_components_streams_cross_to_a_provider_over_nats() {
     let nats = NatsServer::start();
     let (_wrpc, _announce) = serve_bytes(&nats.url, "bytes").await.unwrap();
+    let _greeter = serve_greeter(&nats.url, "greeter", NativeGreeter("Hi"))
+        .await
+        .unwrap();
     let a = Sidecar::node(
         &nats,
         "a",
         &[components::streamer()],
-        &["--http", "127.0.0.1:0"],
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--route",
+            "local:greeter-demo/greet=nats:greeter",
+        ],
         &[],
     );
     a.wait_for_log("discovered node bytes");
     let addr = a.ready.http.unwrap();
+
+    // An async import that passes plain values.
+    let a2 = tokio::task::spawn_blocking(move || {
+        http(
+            addr,
+            "POST",
+            &format!("{RUN}/hello"),
+            &[],
+            br#"{"name": "async"}"#,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(a2.status, 200, "{}", String::from_utf8_lossy(&a2.body));
+    assert_eq!(a2.json()["result"], "Hi, async!");
 
     // 5 MiB written by the component in 100,000-byte writes: the provider hashes what arrived.
     let len = 5 << 20;
@@ -113,7 +136,7 @@ async fn a_components_streams_cross_to_a_provider_over_quic() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_is_sent_again_only_while_none_of_it_was_read() {
+async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
     let nats = NatsServer::start();
     // Two announced providers that nothing serves (no responders: provably never reached)
     // beside one that works: every call succeeds within its three attempts, the failed ones
@@ -197,6 +220,8 @@ async fn a_stream_is_sent_again_only_while_none_of_it_was_read() {
             "127.0.0.1:0",
             "--route",
             &format!("{BYTES_INSTANCE}=nats:nobody"),
+            "--route",
+            "local:greeter-demo/greet=nats:nobody",
         ],
         &[("WITMESH_MESH__DISCOVERY", "false")],
     );

@@ -311,3 +311,35 @@ where
     let _: ResourceOwn<Counter> = echo::echo_own(wrpc, cx, &counter).await?;
     Ok(())
 }
+
+#[test]
+fn the_streamer_is_read_for_the_async_abi() {
+    // wit-parser 0.220 cannot decode it; the async-ABI decoder can, and knows what is async.
+    let bytes = std::fs::read(components::streamer()).unwrap();
+    assert!(wit_parser::decoding::decode(&bytes).is_err());
+    let set = load(components::streamer());
+    assert_imports(
+        components::streamer(),
+        &["witmesh:bytes/bytes", "local:greeter-demo/greet"],
+    );
+    assert_exports(
+        components::streamer(),
+        &[(
+            "witmesh:streamer/run@0.1.0",
+            &[
+                "fetch: func(len: u64, chunk: u32) -> received",
+                "hello: func(name: string) -> string",
+                "send: func(len: u64, chunk: u32) -> received",
+            ],
+        )],
+    );
+    assert!(set.is_async("witmesh:bytes/bytes@0.1.0", "upload"));
+    assert!(set.is_async("local:greeter-demo/greet", "greet"));
+    assert!(set.is_async("witmesh:streamer/run@0.1.0", "send"));
+    assert!(!set.is_async("wasi:cli/environment@0.2.6", "get-environment"));
+    let upload = set.func("witmesh:bytes/bytes@0.1.0", "upload").unwrap();
+    assert_eq!(
+        upload.signature,
+        "upload: func(data: stream<u8>) -> received"
+    );
+}

@@ -163,7 +163,7 @@ impl Caller {
                 }
             };
             invoker
-                .call_bytes_stream(&func.instance, func, params, &mut input, limits)
+                .call_bytes_stream(&func.instance, func, params, &mut input, false, limits)
                 .await
                 .map_err(fail)
         };

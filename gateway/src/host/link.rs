@@ -8,7 +8,7 @@ use wasmtime::component::Linker;
 use wit_parser::TypeDefKind;
 use witmesh_proto::{Func, Ty, WitSet};
 
-use super::byte_streams;
+use super::async_imports;
 use super::convert::{from_val_with, to_val_with};
 use super::remote::{ResourceTypes, StoreHandles};
 use super::state::CallState;
@@ -44,16 +44,24 @@ fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
     }
 }
 
-/// Why `f` cannot be forwarded, if it cannot. A function whose one parameter or one result
-/// is a `stream<u8>` (and which passes no handles) streams its bytes.
-fn forwardable(f: &Func, resources: &ResourceTypes) -> Option<String> {
-    if bytes_stream::streams_bytes(f) {
-        return None;
+/// Why `f` cannot be forwarded, if it cannot. An `async func` (`is_async`) is linked
+/// concurrently: it may pass plain values, or stream its one `stream<u8>` parameter or
+/// result. A component can pass a stream or a future only to an `async func`.
+fn forwardable(f: &Func, resources: &ResourceTypes, is_async: bool) -> Option<String> {
+    let tys = || f.params.iter().chain(f.results.iter());
+    if is_async {
+        if bytes_stream::streams_bytes(f) || !tys().any(Ty::has_handles) {
+            return None;
+        }
+        return Some("an async import passing resource handles, futures or streams other than a lone stream<u8> cannot be forwarded yet".to_owned());
     }
-    f.params
-        .iter()
-        .chain(f.results.iter())
-        .find_map(|t| unforwardable(t, resources))
+    if tys().any(|t| matches!(t, Ty::Stream(_) | Ty::Future(_))) {
+        return Some(
+            "a component passes streams and futures only to an import declared `async func`"
+                .to_owned(),
+        );
+    }
+    tys().find_map(|t| unforwardable(t, resources))
 }
 
 /// Links every function of the imported instances `names` (of the component whose WIT is
@@ -113,14 +121,21 @@ pub(super) fn forward_imports(
         }
         let iface = &resolve.interfaces[*id];
         // The component model's names (`[method]counter.add`) for the linker, with wRPC's.
-        let funcs: Vec<(&str, Arc<Func>)> = iface
+        let funcs: Vec<(&str, Arc<Func>, bool)> = iface
             .functions
             .values()
-            .map(|f| (f.name.as_str(), Arc::new(Func::new(wit, instance, f))))
+            .map(|f| {
+                let is_async = wit.is_async(instance, &f.name);
+                (
+                    f.name.as_str(),
+                    Arc::new(Func::new(wit, instance, f)),
+                    is_async,
+                )
+            })
             .collect();
-        let why = funcs
-            .iter()
-            .find_map(|(_, f)| forwardable(f, &resources).map(|why| (f.name.clone(), why)));
+        let why = funcs.iter().find_map(|(_, f, is_async)| {
+            forwardable(f, &resources, *is_async).map(|why| (f.name.clone(), why))
+        });
         if let Some((func, why)) = why {
             refused.push(format!("{instance} (`{func}`: {why})"));
             continue;
@@ -135,9 +150,9 @@ pub(super) fn forward_imports(
             })
             .map_err(|e| link_err(format!("{e:#}")))?;
         }
-        for (name, func) in funcs {
-            if bytes_stream::streams_bytes(&func) {
-                byte_streams::link(&mut inst, name, func, router.clone(), component.clone())
+        for (name, func, is_async) in funcs {
+            if is_async {
+                async_imports::link(&mut inst, name, func, router.clone(), component.clone())
                     .map_err(|e| link_err(format!("{e:#}")))?;
                 continue;
             }
@@ -188,4 +203,28 @@ pub(super) fn forward_imports(
         linked.push(instance.clone());
     }
     Ok((linked, refused))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_go_only_to_async_imports_and_only_as_bytes() {
+        let wit = WitSet::from_wit_str(
+            "t.wit",
+            "package t:t;\ninterface i {\n  up: func(data: stream<u8>) -> u64;\n  words: func(w: stream<string>);\n  plain: func(x: u32) -> u32;\n}\n",
+        )
+        .unwrap();
+        let none = ResourceTypes::default();
+        let f = |name| wit.func("t:t/i", name).unwrap();
+        let why = forwardable(&f("up"), &none, false).unwrap();
+        assert!(why.contains("async func"), "{why}");
+        assert_eq!(forwardable(&f("up"), &none, true), None);
+        let why = forwardable(&f("words"), &none, true).unwrap();
+        assert!(why.contains("lone stream<u8>"), "{why}");
+        assert_eq!(forwardable(&f("plain"), &none, false), None);
+        assert_eq!(forwardable(&f("plain"), &none, true), None);
+    }
 }

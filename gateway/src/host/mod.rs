@@ -4,7 +4,7 @@
 //! memory limit ends one call and nothing else, and calls to one function run in parallel
 //! without locking. Imports nothing here provides are linked to the router (`link`).
 
-mod byte_streams;
+mod async_imports;
 mod convert;
 mod engine;
 mod http;

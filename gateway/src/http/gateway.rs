@@ -412,7 +412,7 @@ impl Gateway {
             .saturating_duration_since(std::time::Instant::now());
         let run = opened
             .invoker
-            .call_bytes_stream(&provided, func, params, &mut input, limits);
+            .call_bytes_stream(&provided, func, params, &mut input, false, limits);
         let result = match tokio::time::timeout(budget, run).await {
             Ok(r) => r,
             Err(_) => Err(AttemptError::Deadline { after: budget }),

@@ -1,7 +1,8 @@
 //! Calls whose values the caller encodes itself, such as `wrpc:http` requests with streamed
 //! bodies: the router picks the provider (by the same order, balancing and breakers as
 //! every forwarded call) and hands back a way to invoke it; the caller reports how it went.
-//! Such calls are not retried once sent: their streams cannot be replayed.
+//! [`Router::call_stream`] forwards a component's calls that stream bytes, retrying them under
+//! the rule every forwarded call follows.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,13 +38,15 @@ pub enum Invoker {
 
 impl Invoker {
     /// Calls `func` under the provider's `instance` with `params`, a lone `stream<u8>`
-    /// parameter's bytes coming from `input` ([`bytes_stream::call`]).
+    /// parameter's bytes coming from `input`, kept to `replay` after a failure that never ran
+    /// ([`bytes_stream::call`]).
     pub async fn call_bytes_stream(
         &mut self,
         instance: &str,
         func: &Func,
         params: Vec<Value>,
         input: &mut Option<ByteStream>,
+        replay: bool,
         limits: Limits,
     ) -> Result<StreamAnswer, AttemptError> {
         match self {
@@ -55,13 +58,15 @@ impl Invoker {
                 let cx = Some(headers.clone());
                 match reports {
                     Some(r) => {
-                        bytes_stream::call(&**client, cx, instance, func, params, input, limits, r)
-                            .await
+                        bytes_stream::call(
+                            &**client, cx, instance, func, params, input, replay, limits, r,
+                        )
+                        .await
                     }
                     None => {
                         let mut none = NoReports;
                         bytes_stream::call(
-                            &**client, cx, instance, func, params, input, limits, &mut none,
+                            &**client, cx, instance, func, params, input, replay, limits, &mut none,
                         )
                         .await
                     }
@@ -76,6 +81,7 @@ impl Invoker {
                     func,
                     params,
                     input,
+                    replay,
                     limits,
                     &mut reports,
                 )
@@ -264,8 +270,8 @@ impl Router {
     /// Forwards `func` (an import of component `caller`, which selected `link`), whose one
     /// parameter or one result is a `stream<u8>`, finishing by `outer` at the latest. The
     /// parameter stream's bytes come from `input`. A failed attempt goes to another provider
-    /// only under the rule every forwarded call follows ([`safe_to_retry`], the retry budget)
-    /// and only while not one byte of `input` has been read: a stream cannot be replayed.
+    /// under the rule every forwarded call follows ([`Router::give_up`]), and with a parameter
+    /// stream only while it can be replayed whole (see [`bytes_stream::call`]).
     pub async fn call_stream(
         self: &Arc<Self>,
         caller: &str,
@@ -281,6 +287,8 @@ impl Router {
         if let Ok(mut b) = self.budget.lock() {
             b.record_call(started);
         }
+        let max_attempts = self.mesh.max_attempts.max(1);
+        let mut deadline = outer;
         let mut tried = Vec::new();
         let mut attempts = 0u32;
         loop {
@@ -295,14 +303,24 @@ impl Router {
                     &tried,
                 )
                 .await?;
-            let deadline = outer.map_or(opened.deadline, |o| o.min(opened.deadline));
-            let budget = deadline.saturating_duration_since(Instant::now());
+            // One deadline for the call, set by its first attempt; `attempt_timeout` bounds each.
+            let deadline = *deadline.get_or_insert(match outer {
+                Some(o) => o.min(opened.deadline),
+                None => opened.deadline,
+            });
+            let now = Instant::now();
+            let attempt_deadline = self
+                .mesh
+                .attempt_timeout
+                .map_or(deadline, |t| deadline.min(now + t.get()));
+            let budget = attempt_deadline.saturating_duration_since(now);
             let provided = opened.provided().to_owned();
             let run = opened.invoker.call_bytes_stream(
                 &provided,
                 func,
                 params.clone(),
                 &mut input,
+                true,
                 self.limits,
             );
             let result = match tokio::time::timeout(budget, run).await {
@@ -331,7 +349,7 @@ impl Router {
                 attempts,
                 started,
                 deadline,
-                allowed: !consumed && attempts < self.mesh.max_attempts.max(1),
+                allowed: !consumed && attempts < max_attempts,
                 idempotent,
             };
             if let Some(err) = self.give_up(&failed, &key) {

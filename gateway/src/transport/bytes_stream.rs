@@ -2,6 +2,7 @@
 //! the stream's bytes follow on the value's own path, chunk by chunk, as they are produced.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
@@ -50,10 +51,10 @@ pub fn streams_bytes(f: &Func) -> bool {
 /// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
 /// `stream<u8>`, `input` supplies its bytes. A `stream<u8>` result comes back as a stream.
 /// `failure` hears the provider's report of why it failed the call (witmesh peers only).
-/// `input` is taken for the call; after a failure that shows the call never ran anywhere
-/// (no responder, unreachable, refused before running) it is put back whole, as long as what
-/// had been read of it fits in [`MAX_REPLAY_BYTES`], so the call may go to another provider.
-/// When `input` is still there after a failure, the call may be sent again.
+/// `input` is taken for the call. With `replay`, after a failure that shows the call never
+/// ran anywhere (no responder, unreachable, refused before running) it is put back whole, as
+/// long as what had been read of it fits in [`MAX_REPLAY_BYTES`], so the call may go to
+/// another provider: when `input` is still there after a failure, it may be sent again.
 #[allow(clippy::too_many_arguments)]
 pub async fn call<I: Invoke>(
     client: &I,
@@ -62,20 +63,31 @@ pub async fn call<I: Invoke>(
     func: &Func,
     params: Vec<Value>,
     input: &mut Option<ByteStream>,
+    replay: bool,
     limits: Limits,
     failure: &mut impl FailureWatch,
 ) -> Result<Answer, AttemptError> {
+    if !replay {
+        let mut wire = input.take();
+        return call_once(
+            client, cx, instance, func, params, &mut wire, limits, failure,
+        )
+        .await;
+    }
     let replay = input.take().map(Replay::new);
     let mut wire = replay.as_ref().map(Replay::stream);
     let result = call_once(
         client, cx, instance, func, params, &mut wire, limits, failure,
     )
     .await;
-    if let (Err(e), Some(replay)) = (&result, replay) {
-        if e.never_ran() {
+    match (&result, replay) {
+        (Err(e), Some(replay)) if e.never_ran() => {
             drop(wire);
             *input = replay.recover();
         }
+        // A provider took the call: what was kept can never be needed again.
+        (_, Some(replay)) => replay.stop(),
+        (_, None) => {}
     }
     result
 }
@@ -101,12 +113,12 @@ async fn call_once<I: Invoke>(
         })?;
     let sender = match input.is_some() {
         true => {
-            let sub = tx.index(&[0]).map_err(|e| AttemptError::NotSent {
+            // The invocation may already be on the wire: not "never sent".
+            let sub = tx.index(&[0]).map_err(|e| AttemptError::Lost {
                 reason: format!("cannot open the parameter stream: {e:#}"),
+                results_started: false,
             })?;
-            input
-                .take()
-                .map(|input| Sender(Some(tokio::spawn(send(sub, input)))))
+            input.take().map(|input| Sender::spawn(sub, input))
         }
         false => None,
     };
@@ -179,15 +191,21 @@ impl Replay {
         })))
     }
 
-    /// The stream to send: it reads the input, keeping what it reads.
+    /// The stream to send: it reads the input, keeping what it reads. Once the input is taken
+    /// back for another attempt it fails, so this attempt's stream can never end cleanly.
     fn stream(&self) -> ByteStream {
         let kept = self.0.clone();
+        let taken = || {
+            std::task::Poll::Ready(Some(Err(std::io::Error::other(
+                "the stream was taken back for another attempt",
+            ))))
+        };
         Box::pin(futures::stream::poll_fn(move |cx| {
             let Ok(mut k) = kept.lock() else {
-                return std::task::Poll::Ready(None);
+                return taken();
             };
             let Some(rest) = k.rest.as_mut() else {
-                return std::task::Poll::Ready(None);
+                return taken();
             };
             let next = rest.as_mut().poll_next(cx);
             if let std::task::Poll::Ready(Some(Ok(chunk))) = &next {
@@ -206,6 +224,14 @@ impl Replay {
         }))
     }
 
+    /// Keeps nothing more: the call was taken by a provider.
+    fn stop(self) {
+        if let Ok(mut k) = self.0.lock() {
+            k.len = None;
+            k.read = Vec::new();
+        }
+    }
+
     /// The whole stream again, if everything read of it was kept.
     fn recover(self) -> Option<ByteStream> {
         let mut k = self.0.lock().ok()?;
@@ -220,31 +246,53 @@ impl Replay {
 
 /// The task writing a parameter stream: stopped, before its end marker, if the call is
 /// abandoned first (so the provider sees a cut stream, never a short whole one).
-struct Sender(Option<tokio::task::JoinHandle<std::io::Result<()>>>);
+struct Sender {
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    abandoned: Arc<AtomicBool>,
+}
 
 impl Sender {
+    fn spawn<W: AsyncWrite + Unpin + Send + 'static>(w: W, input: ByteStream) -> Self {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(send(w, input, abandoned.clone()));
+        Sender {
+            task: Some(task),
+            abandoned,
+        }
+    }
+
     /// The call has its answer: the stream may go on as long as the provider reads it.
     fn detach(mut self) {
-        self.0.take();
+        self.task.take();
     }
 }
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
+        if let Some(task) = self.task.take() {
+            // Set first: a task that sees its input end before the abort lands must not
+            // write the end marker either.
+            self.abandoned.store(true, Ordering::Release);
             task.abort();
         }
     }
 }
 
-/// Writes `input` as chunks on `w`, then the end.
-async fn send<W: AsyncWrite + Unpin>(mut w: W, mut input: ByteStream) -> std::io::Result<()> {
+/// Writes `input` as chunks on `w`, then the end, unless the call was `abandoned` by then.
+async fn send<W: AsyncWrite + Unpin>(
+    mut w: W,
+    mut input: ByteStream,
+    abandoned: Arc<AtomicBool>,
+) -> std::io::Result<()> {
     let mut buf = BytesMut::new();
     while let Some(data) = input.next().await {
         let data = data?;
         buf.clear();
         put_chunk(&mut buf, &data);
         w.write_all(&buf).await?;
+    }
+    if abandoned.load(Ordering::Acquire) {
+        return Err(std::io::Error::other("the call was abandoned"));
     }
     buf.clear();
     put_end(&mut buf);

@@ -27,7 +27,7 @@ const MAX_PENDING: usize = 1024; // a caller takes its notice within millisecond
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a new connection waits to send its hello (locally buffered: a stream credit is all
 /// it needs).
-pub const HELLO_TIMEOUT: Duration = Duration::from_millis(500);
+const HELLO_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A notice on the wire.
 pub fn encode(stream: u64, class: Class, node: &str, message: &str) -> Vec<u8> {
@@ -123,8 +123,10 @@ impl Inbox {
 
 /// Asks the server at the other end of `conn` for notices and files those it sends in the
 /// returned inbox, until the connection closes. The hello is written before this returns, so
-/// it leaves ahead of the first call and the server knows to report that call's failure; a
-/// server that grants no stream for it costs at most [`HELLO_TIMEOUT`], and only its notices.
+/// it leaves ahead of the first call and normally reaches the server before that call can
+/// fail (QUIC does not order streams, so a failure at once can still go without its notice);
+/// a server that grants no stream for it costs at most [`HELLO_TIMEOUT`], and only its
+/// notices.
 pub async fn subscribe(conn: &quinn::Connection) -> Arc<Inbox> {
     let inbox = Arc::new(Inbox::default());
     let ask = async {

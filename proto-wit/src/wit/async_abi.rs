@@ -4,6 +4,8 @@
 //! and brought down to the WIT model witmesh works in. Nothing is lost that the wire needs:
 //! wRPC calls an async function exactly like a plain one.
 
+use std::collections::BTreeSet;
+
 use id_arena::{Arena, ArenaBehavior, DefaultArenaBehavior, Id};
 use wit_parser as old;
 use wit_parser_async as new;
@@ -24,18 +26,45 @@ pub enum AsyncAbiError {
     },
 }
 
+/// A component's WIT in witmesh's model, and which of its interface functions are `async`.
+pub struct Lowered {
+    /// The resolve.
+    pub resolve: old::Resolve,
+    /// The package the component's world is in.
+    pub package: old::PackageId,
+    /// `(instance, function)` of every `async func` of an interface, e.g.
+    /// `("witmesh:bytes/bytes@0.1.0", "upload")`: the host must link those as async.
+    pub async_funcs: BTreeSet<(String, String)>,
+}
+
 /// Decodes the WIT of `bytes` (a component or an encoded WIT package) with the newer
-/// decoder, as a resolve in witmesh's model and the package the component's world is in.
-pub fn decode(bytes: &[u8]) -> Result<(old::Resolve, old::PackageId), AsyncAbiError> {
+/// decoder and brings it down to witmesh's model.
+pub fn decode(bytes: &[u8]) -> Result<Lowered, AsyncAbiError> {
     let decoded =
         new::decoding::decode(bytes).map_err(|e| AsyncAbiError::Decode(format!("{e:#}")))?;
     let mut lower = Lower::new();
-    let resolve = lower.resolve(decoded.resolve())?;
-    Ok((resolve, lower.package(decoded.package())))
+    let r = decoded.resolve();
+    let resolve = lower.resolve(r)?;
+    let mut async_funcs = BTreeSet::new();
+    for (id, iface) in r.interfaces.iter() {
+        let instance = resolve.id_of(lower.interface(id));
+        for f in iface.functions.values() {
+            if f.kind.is_async() {
+                if let Some(instance) = &instance {
+                    async_funcs.insert((instance.clone(), f.name.clone()));
+                }
+            }
+        }
+    }
+    Ok(Lowered {
+        package: lower.package(decoded.package()),
+        resolve,
+        async_funcs,
+    })
 }
 
-/// The same arena index in witmesh's model: the resolve is rebuilt in the same order, so an
-/// item's index does not change; each new arena has its own arena id.
+/// Rebuilds a resolve in witmesh's model. Arenas are filled in the same order, so an item
+/// keeps its index; this holds the new arenas' ids, to make an old id into a new one.
 struct Lower {
     worlds: u32,
     interfaces: u32,

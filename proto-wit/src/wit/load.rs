@@ -1,5 +1,6 @@
 //! Loading WIT from a directory (with `deps/`), a single `.wit` file, or a compiled component.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use wit_parser::{PackageId, Resolve};
@@ -11,6 +12,8 @@ use super::WitError;
 pub struct WitSet {
     resolve: Resolve,
     main: Vec<PackageId>,
+    /// `(instance, function)` of the `async func`s of a component built for the async ABI.
+    async_funcs: BTreeSet<(String, String)>,
 }
 
 impl WitSet {
@@ -43,6 +46,7 @@ impl WitSet {
         Ok(WitSet {
             resolve,
             main: vec![pkg],
+            async_funcs: BTreeSet::new(),
         })
     }
 
@@ -53,17 +57,14 @@ impl WitSet {
             Ok(decoded) => decoded,
             Err(first) => {
                 return match super::async_abi::decode(bytes) {
-                    Ok((resolve, pkg)) => Ok(WitSet {
-                        resolve,
-                        main: vec![pkg],
+                    Ok(lowered) => Ok(WitSet {
+                        resolve: lowered.resolve,
+                        main: vec![lowered.package],
+                        async_funcs: lowered.async_funcs,
                     }),
-                    Err(super::AsyncAbiError::Decode(_)) => Err(WitError::Parse {
-                        path: "<component>".into(),
-                        reason: format!("{first:#}"),
-                    }),
-                    Err(e) => Err(WitError::Parse {
-                        path: "<component>".into(),
-                        reason: e.to_string(),
+                    Err(newer) => Err(WitError::Component {
+                        first: format!("{first:#}"),
+                        newer,
                     }),
                 };
             }
@@ -72,12 +73,25 @@ impl WitSet {
         Ok(WitSet {
             resolve: decoded.resolve().clone(),
             main: vec![pkg],
+            async_funcs: BTreeSet::new(),
         })
+    }
+
+    /// Whether `func` of the interface `instance` is an `async func` (only components built
+    /// for the async ABI have them).
+    #[must_use]
+    pub fn is_async(&self, instance: &str, func: &str) -> bool {
+        self.async_funcs
+            .contains(&(instance.to_owned(), func.to_owned()))
     }
 
     /// A set of `resolve` with `main` as the packages loaded directly.
     pub(crate) fn from_parts(resolve: Resolve, main: Vec<PackageId>) -> Self {
-        WitSet { resolve, main }
+        WitSet {
+            resolve,
+            main,
+            async_funcs: BTreeSet::new(),
+        }
     }
 
     /// Parses WIT text; `name` stands in for a file name in errors.
@@ -90,6 +104,7 @@ impl WitSet {
         Ok(WitSet {
             resolve,
             main: vec![pkg],
+            async_funcs: BTreeSet::new(),
         })
     }
 

@@ -35,6 +35,14 @@ pub enum WitError {
         /// The parser's explanation, with file and line.
         reason: String,
     },
+    /// A component's embedded WIT could be read by neither decoder.
+    #[error("cannot read the WIT of the component: {first}; read for the async ABI: {newer}")]
+    Component {
+        /// Why the decoder of the pinned wRPC stack refused it.
+        first: String,
+        /// Why the async-ABI decoder refused it, or what it could not carry.
+        newer: AsyncAbiError,
+    },
     /// No interface or world has this wRPC instance name.
     #[error("unknown instance `{instance}` (known: {known})")]
     UnknownInstance {

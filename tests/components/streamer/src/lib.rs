@@ -58,6 +58,10 @@ impl Guest for Streamer {
         }
         Received { len: got, hash }
     }
+
+    async fn hello(name: String) -> String {
+        local::greeter_demo::greet::greet(name).await
+    }
 }
 
 export!(Streamer);

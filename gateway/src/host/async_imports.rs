@@ -1,7 +1,8 @@
-//! Imports that pass a component's own `stream<u8>`: an `async func` whose one parameter or
-//! one result is a byte stream, forwarded over wRPC with the bytes flowing as they are
-//! written. The component's write end feeds the wire through [`GuestBytes`]; a stream that
-//! comes back is read by the component through [`WireBytes`].
+//! Imports declared `async func` (in components built for the async ABI), linked
+//! concurrently so the component runs on while they are under way. One whose one parameter
+//! or one result is a `stream<u8>` streams it over wRPC as the bytes are written: the
+//! component's write end feeds the wire through [`GuestBytes`], and a stream that comes back
+//! is read by the component through [`WireBytes`].
 
 use std::io::Cursor;
 use std::pin::Pin;
@@ -21,17 +22,19 @@ use witmesh_proto::{Func, Value};
 use super::convert::{from_val_with, to_val, NoHandles};
 use super::state::CallState;
 use crate::route::Router;
-use crate::transport::bytes_stream::{is_byte_stream, Answer, ByteStream};
+use crate::transport::bytes_stream::{is_byte_stream, streams_bytes, Answer, ByteStream};
 
 /// Most bytes taken from the component in one write before they go on the wire: writes of
 /// any size become chunks of at most this, so what is held per stream stays bounded.
 const MAX_CHUNK: usize = 64 << 10;
-/// Chunks queued between the component and the wire (with [`MAX_CHUNK`], the memory one
-/// parameter stream may hold): the component waits when the wire is slower.
+/// Chunks queued between the component and the wire (the channel holds one more, for its one
+/// sender): with [`MAX_CHUNK`], at most 320 KiB per parameter stream wait here, and the
+/// component waits when the wire is slower. A stream the mesh may send again also keeps its
+/// first bytes until a provider takes the call (see `transport::bytes_stream`).
 const QUEUED_CHUNKS: usize = 4;
 
-/// Links the import `name` (the component model's name of `func`) to the router: the call
-/// is made with [`Router::call_stream`].
+/// Links the `async func` import `name` (the component model's name of `func`) to the
+/// router: with [`Router::call_stream`] when it streams bytes, else [`Router::call`].
 pub(super) fn link(
     inst: &mut LinkerInstance<'_, CallState>,
     name: &str,
@@ -49,10 +52,17 @@ pub(super) fn link(
                 let (values, input) = lower_params(&mut access, &func, params)?;
                 wasmtime::Result::<_>::Ok((deadline, link, values, input))
             })?;
-            let answer = router
-                .call_stream(&caller, link.as_deref(), &func, values, input, deadline)
-                .await
-                .map_err(wasmtime::Error::new)?;
+            let answer = if streams_bytes(&func) {
+                router
+                    .call_stream(&caller, link.as_deref(), &func, values, input, deadline)
+                    .await
+            } else {
+                router
+                    .call(&caller, link.as_deref(), &func, values, deadline)
+                    .await
+                    .map(Answer::Values)
+            };
+            let answer = answer.map_err(wasmtime::Error::new)?;
             accessor.with(|mut access| match answer {
                 Answer::Values(values) => {
                     for ((slot, t), v) in results.iter_mut().zip(func.results.iter()).zip(&values) {
@@ -174,7 +184,12 @@ impl<D: 'static> StreamProducer<D> for WireBytes {
             return Poll::Ready(Ok(StreamResult::Completed));
         }
         let me = self.get_mut();
-        match me.data.as_mut().poll_next(cx) {
+        // An empty chunk is no item: the component must be handed at least one, or nothing.
+        let mut next = me.data.as_mut().poll_next(cx);
+        while matches!(&next, Poll::Ready(Some(Ok(chunk))) if chunk.is_empty()) {
+            next = me.data.as_mut().poll_next(cx);
+        }
+        match next {
             Poll::Ready(Some(Ok(chunk))) => {
                 destination.set_buffer(Cursor::new(chunk));
                 Poll::Ready(Ok(StreamResult::Completed))
