@@ -10,11 +10,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use witmesh_config::{ComponentConfig, Config, Transport};
 use witmesh_proto::codec::Limits;
+use witmesh_proto::WitSet;
 
 use crate::admin::AdminListener;
 use crate::api::catalog::Catalog;
 use crate::api::{mesh, NodeInfo};
-use crate::host::{new_engine, spawn_epoch_ticker, LoadError, LoadedComponent, Policy, PoolSize};
+use crate::host::{
+    new_engine, spawn_epoch_ticker, Abi, LoadError, LoadedComponent, Policy, PoolSize,
+};
 use crate::http::gateway::{Gateway, GatewayListener, HttpRoute, HttpTarget};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
@@ -88,21 +91,45 @@ fn limits(cfg: &Config) -> Limits {
 impl Node {
     /// Loads every component, binds every listener and returns once calls can be taken.
     pub async fn start(cfg: &Config, components: Vec<ComponentSource<'_>>) -> anyhow::Result<Node> {
-        let pool = PoolSize {
-            instances: components
+        // Read each component once: the ABI it is built for picks its engine.
+        let mut sources = Vec::new();
+        for source in components {
+            let c = source.config;
+            let bytes = match source.bytes {
+                Some(b) => b.to_vec(),
+                None => std::fs::read(&c.path)
+                    .with_context(|| format!("cannot read component `{}`", c.path.display()))?,
+            };
+            let abi = match WitSet::from_component(&bytes) {
+                Ok(wit) if wit.async_abi() => Abi::Async,
+                _ => Abi::Sync,
+            };
+            sources.push((c, bytes, abi));
+        }
+        let pool_of = |abi: Abi| PoolSize {
+            instances: sources
                 .iter()
+                .filter(|s| s.2 == abi)
                 // Each component's concurrency, and one resident instance for exported
                 // resources.
-                .map(|c| c.config.max_concurrency.max(1).saturating_add(1))
+                .map(|s| s.0.max_concurrency.max(1).saturating_add(1))
                 .fold(0u32, u32::saturating_add),
-            max_memory: components
+            max_memory: sources
                 .iter()
-                .map(|c| usize::try_from(c.config.memory_limit.0).unwrap_or(usize::MAX))
+                .filter(|s| s.2 == abi)
+                .map(|s| usize::try_from(s.0.memory_limit.0).unwrap_or(usize::MAX))
                 .max()
                 .unwrap_or(0),
         };
-        let engine = new_engine(pool)?;
-        let ticker = spawn_epoch_ticker(engine.clone()).context("cannot start the epoch clock")?;
+        let sync_engine = new_engine(pool_of(Abi::Sync), Abi::Sync)?;
+        let async_engine = if sources.iter().any(|s| s.2 == Abi::Async) {
+            Some(new_engine(pool_of(Abi::Async), Abi::Async)?)
+        } else {
+            None
+        };
+        let mut engines = vec![sync_engine.clone()];
+        engines.extend(async_engine.clone());
+        let ticker = spawn_epoch_ticker(engines).context("cannot start the epoch clock")?;
         let limits = limits(cfg);
         let node_id: Arc<str> = Arc::from(cfg.node.id.as_str());
         let in_flight = InFlight::default();
@@ -133,14 +160,11 @@ impl Node {
         let mut nats_eps = Vec::new();
         let mut names = Vec::new();
         let mut loaded_all = Vec::new();
-        let components_cfg: Vec<ComponentConfig> =
-            components.iter().map(|c| c.config.clone()).collect();
-        for source in components {
-            let c = source.config;
-            let bytes = match source.bytes {
-                Some(b) => b.to_vec(),
-                None => std::fs::read(&c.path)
-                    .with_context(|| format!("cannot read component `{}`", c.path.display()))?,
+        let components_cfg: Vec<ComponentConfig> = sources.iter().map(|s| s.0.clone()).collect();
+        for (c, bytes, abi) in sources {
+            let engine = match (abi, &async_engine) {
+                (Abi::Async, Some(e)) => e,
+                _ => &sync_engine,
             };
             let (engine, name, path, policy, only) = (
                 engine.clone(),

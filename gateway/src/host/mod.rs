@@ -31,7 +31,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::Engine;
 use witmesh_proto::{Func, WitSet};
 
-pub use engine::{new_engine, spawn_epoch_ticker, EpochTicker, PoolSize, EPOCH_TICK};
+pub use engine::{new_engine, spawn_epoch_ticker, Abi, EpochTicker, PoolSize, EPOCH_TICK};
 pub use invoke::CallError;
 use state::CallState;
 

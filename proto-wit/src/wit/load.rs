@@ -14,6 +14,8 @@ pub struct WitSet {
     main: Vec<PackageId>,
     /// `(instance, function)` of the `async func`s of a component built for the async ABI.
     async_funcs: BTreeSet<(String, String)>,
+    /// Whether this came from a component built for the async ABI.
+    async_abi: bool,
 }
 
 impl WitSet {
@@ -47,6 +49,7 @@ impl WitSet {
             resolve,
             main: vec![pkg],
             async_funcs: BTreeSet::new(),
+            async_abi: false,
         })
     }
 
@@ -61,6 +64,7 @@ impl WitSet {
                         resolve: lowered.resolve,
                         main: vec![lowered.package],
                         async_funcs: lowered.async_funcs,
+                        async_abi: true,
                     }),
                     Err(newer) => Err(WitError::Component {
                         first: format!("{first:#}"),
@@ -74,7 +78,16 @@ impl WitSet {
             resolve: decoded.resolve().clone(),
             main: vec![pkg],
             async_funcs: BTreeSet::new(),
+            async_abi: false,
         })
+    }
+
+    /// Whether this is the WIT of a component built for the component model's async ABI (one
+    /// that only the async-ABI decoder reads): such a component needs an engine with
+    /// concurrency support.
+    #[must_use]
+    pub fn async_abi(&self) -> bool {
+        self.async_abi
     }
 
     /// Whether `func` of the interface `instance` is an `async func` (only components built
@@ -91,6 +104,7 @@ impl WitSet {
             resolve,
             main,
             async_funcs: BTreeSet::new(),
+            async_abi: false,
         }
     }
 
@@ -105,6 +119,7 @@ impl WitSet {
             resolve,
             main: vec![pkg],
             async_funcs: BTreeSet::new(),
+            async_abi: false,
         })
     }
 
