@@ -121,14 +121,19 @@ impl Node {
                 .max()
                 .unwrap_or(0),
         };
-        let sync_engine = new_engine(pool_of(Abi::Sync), Abi::Sync)?;
-        let async_engine = if sources.iter().any(|s| s.2 == Abi::Async) {
-            Some(new_engine(pool_of(Abi::Async), Abi::Async)?)
-        } else {
-            None
+        // A node without components still gets the plain engine (it costs nothing until used).
+        let engine_for = |abi: Abi| -> anyhow::Result<Option<wasmtime::Engine>> {
+            let wanted =
+                sources.iter().any(|s| s.2 == abi) || (abi == Abi::Sync && sources.is_empty());
+            wanted.then(|| new_engine(pool_of(abi), abi)).transpose()
         };
-        let mut engines = vec![sync_engine.clone()];
-        engines.extend(async_engine.clone());
+        let sync_engine = engine_for(Abi::Sync)?;
+        let async_engine = engine_for(Abi::Async)?;
+        let engines: Vec<wasmtime::Engine> = sync_engine
+            .iter()
+            .chain(async_engine.iter())
+            .cloned()
+            .collect();
         let ticker = spawn_epoch_ticker(engines).context("cannot start the epoch clock")?;
         let limits = limits(cfg);
         let node_id: Arc<str> = Arc::from(cfg.node.id.as_str());
@@ -162,10 +167,11 @@ impl Node {
         let mut loaded_all = Vec::new();
         let components_cfg: Vec<ComponentConfig> = sources.iter().map(|s| s.0.clone()).collect();
         for (c, bytes, abi) in sources {
-            let engine = match (abi, &async_engine) {
-                (Abi::Async, Some(e)) => e,
-                _ => &sync_engine,
-            };
+            let engine = match abi {
+                Abi::Async => async_engine.as_ref(),
+                Abi::Sync => sync_engine.as_ref(),
+            }
+            .context("no engine for a component's ABI")?;
             let (engine, name, path, policy, only) = (
                 engine.clone(),
                 c.name.clone(),

@@ -408,6 +408,8 @@ pub struct TearingBytes {
     pub uploads: Arc<std::sync::atomic::AtomicUsize>,
     /// `download` calls.
     pub downloads: Arc<std::sync::atomic::AtomicUsize>,
+    /// Whether `download` stalls (for a minute) instead of failing.
+    pub stall: bool,
 }
 
 impl<Ctx: Send> crate::bytes_server::exports::witmesh::bytes::bytes::Handler<Ctx> for TearingBytes {
@@ -423,7 +425,7 @@ impl<Ctx: Send> crate::bytes_server::exports::witmesh::bytes::bytes::Handler<Ctx
         anyhow::bail!("torn after one chunk")
     }
 
-    /// Fails at once, before any result.
+    /// Fails at once, before any result (or, with `stall`, answers a minute later).
     async fn download(
         &self,
         _: Ctx,
@@ -432,6 +434,9 @@ impl<Ctx: Send> crate::bytes_server::exports::witmesh::bytes::bytes::Handler<Ctx
     ) -> anyhow::Result<std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>> {
         self.downloads
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.stall {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
         anyhow::bail!("no download today")
     }
 }

@@ -233,4 +233,46 @@ async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
         err.contains("run@0.1.0.send` via local:witmesh_test_streamer failed after 1 attempt(s)"),
         "{err}"
     );
+
+    // A streaming import keeps its own deadline (`[mesh] timeouts`), shorter than the call's.
+    let slow = TearingBytes {
+        stall: true,
+        ..TearingBytes::default()
+    };
+    let _slow = serve_tearing_bytes(&torn_nats.url, "slow", slow.clone())
+        .await
+        .unwrap();
+    let cfg = dir.path().join("slow.toml");
+    std::fs::write(
+        &cfg,
+        format!("[mesh]\ndiscovery = false\n[mesh.timeouts]\n\"{BYTES_INSTANCE}.download\" = \"300ms\"\n"),
+    )
+    .unwrap();
+    let d = Sidecar::node(
+        &torn_nats,
+        "d",
+        &[components::streamer()],
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--route",
+            &format!("{BYTES_INSTANCE}=nats:slow"),
+            "--route",
+            "local:greeter-demo/greet=nats:nobody",
+        ],
+        &[],
+    );
+    let started = std::time::Instant::now();
+    let err = call(d.ready.http.unwrap(), "fetch", 10, 10)
+        .await
+        .unwrap_err();
+    assert!(err.contains("deadline"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the import ran past its 300 ms deadline: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(slow.downloads.load(Ordering::SeqCst), 1);
 }

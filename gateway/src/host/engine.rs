@@ -1,4 +1,5 @@
-//! The shared wasmtime engine and the epoch clock that enforces call deadlines.
+//! The wasmtime engines (one per ABI, see [`Abi`]) and the epoch clock that enforces call
+//! deadlines.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,13 +22,13 @@ const TABLES_PER_COMPONENT: u32 = 4;
 /// every call's stack and heap.
 const KEEP_RESIDENT_BYTES: usize = 64 << 10;
 
-/// How many instances may exist at once and how large their memories may grow: the pool is
-/// sized from this up front.
+/// How many instances of an engine's components may exist at once and how large their
+/// memories may grow: the engine's pool is sized from this up front.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSize {
-    /// Most component instances alive at once (the sum of every component's concurrency).
+    /// Most component instances alive at once (the sum of its components' concurrency).
     pub instances: u32,
-    /// The largest memory limit of any component, in bytes.
+    /// The largest memory limit of its components, in bytes.
     pub max_memory: usize,
 }
 

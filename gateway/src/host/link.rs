@@ -46,7 +46,8 @@ fn unforwardable(ty: &Ty, resources: &ResourceTypes) -> Option<String> {
 
 /// Why `f` cannot be forwarded, if it cannot. An `async func` (`is_async`) is linked
 /// concurrently: it may pass plain values, or stream its one `stream<u8>` parameter or
-/// result. A component can pass a stream or a future only to an `async func`.
+/// result. witmesh forwards streams only through an `async func`, which lets the component
+/// write or read the stream while the call is under way.
 fn forwardable(f: &Func, resources: &ResourceTypes, is_async: bool) -> Option<String> {
     let tys = || f.params.iter().chain(f.results.iter());
     if is_async {
@@ -57,7 +58,7 @@ fn forwardable(f: &Func, resources: &ResourceTypes, is_async: bool) -> Option<St
     }
     if tys().any(|t| matches!(t, Ty::Stream(_) | Ty::Future(_))) {
         return Some(
-            "a component passes streams and futures only to an import declared `async func`"
+            "witmesh forwards streams and futures only through imports declared `async func`"
                 .to_owned(),
         );
     }

@@ -270,7 +270,7 @@ impl Router {
     /// Forwards `func` (an import of component `caller`, which selected `link`), whose one
     /// parameter or one result is a `stream<u8>`, finishing by `outer` at the latest. The
     /// parameter stream's bytes come from `input`. A failed attempt goes to another provider
-    /// under the rule every forwarded call follows ([`Router::give_up`]), and with a parameter
+    /// under the rule every forwarded call follows (`Router::give_up`), and with a parameter
     /// stream only while it can be replayed whole (see [`bytes_stream::call`]).
     pub async fn call_stream(
         self: &Arc<Self>,
@@ -287,12 +287,27 @@ impl Router {
         if let Ok(mut b) = self.budget.lock() {
             b.record_call(started);
         }
-        let max_attempts = self.mesh.max_attempts.max(1);
-        let mut deadline = outer;
+        // Attempts as for every forwarded call: a route's `retries`, else `max_attempts`.
+        let (_, route, _) = self.providers(&func.instance, Some(&func.name), link);
+        let max_attempts = route
+            .map(|r| r.retries.saturating_add(1))
+            .filter(|n| *n > 1)
+            .unwrap_or(self.mesh.max_attempts)
+            .max(1);
+        let mut deadline: Option<Instant> = None;
         let mut tried = Vec::new();
         let mut attempts = 0u32;
         loop {
             attempts += 1;
+            if let Some(d) = deadline.filter(|d| Instant::now() >= *d) {
+                return Err(ForwardError::Deadline {
+                    instance: func.instance.clone(),
+                    func: func.name.clone(),
+                    timeout: d.saturating_duration_since(started),
+                    attempts: attempts - 1,
+                    provider: tried.last().cloned().unwrap_or_default(),
+                });
+            }
             let mut opened = self
                 .open_avoiding(
                     caller,
@@ -304,10 +319,8 @@ impl Router {
                 )
                 .await?;
             // One deadline for the call, set by its first attempt; `attempt_timeout` bounds each.
-            let deadline = *deadline.get_or_insert(match outer {
-                Some(o) => o.min(opened.deadline),
-                None => opened.deadline,
-            });
+            let deadline = *deadline
+                .get_or_insert_with(|| outer.map_or(opened.deadline, |o| o.min(opened.deadline)));
             let now = Instant::now();
             let attempt_deadline = self
                 .mesh

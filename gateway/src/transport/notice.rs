@@ -125,7 +125,7 @@ impl Inbox {
 /// returned inbox, until the connection closes. The hello is written before this returns, so
 /// it leaves ahead of the first call and normally reaches the server before that call can
 /// fail (QUIC does not order streams, so a failure at once can still go without its notice);
-/// a server that grants no stream for it costs at most [`HELLO_TIMEOUT`], and only its
+/// a server that grants no stream for it costs at most `HELLO_TIMEOUT`, and only its
 /// notices.
 pub async fn subscribe(conn: &quinn::Connection) -> Arc<Inbox> {
     let inbox = Arc::new(Inbox::default());

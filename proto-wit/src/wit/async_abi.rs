@@ -45,12 +45,16 @@ pub fn decode(bytes: &[u8]) -> Result<Lowered, AsyncAbiError> {
     let mut lower = Lower::new();
     let r = decoded.resolve();
     let resolve = lower.resolve(r)?;
+    // Keyed by the name the linker sees: an interface's id, or an inline interface's name.
     let mut async_funcs = BTreeSet::new();
-    for (id, iface) in r.interfaces.iter() {
-        let instance = resolve.id_of(lower.interface(id));
-        for f in iface.functions.values() {
-            if f.kind.is_async() {
-                if let Some(instance) = &instance {
+    for (_, world) in r.worlds.iter() {
+        for (key, item) in world.imports.iter().chain(world.exports.iter()) {
+            let new::WorldItem::Interface { id, .. } = item else {
+                continue;
+            };
+            let instance = resolve.name_world_key(&lower.key(key));
+            for f in r.interfaces[*id].functions.values() {
+                if f.kind.is_async() {
                     async_funcs.insert((instance.clone(), f.name.clone()));
                 }
             }
