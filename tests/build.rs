@@ -29,6 +29,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("tally", "TALLY", "witmesh_test_tally"),
     ("counters", "COUNTERS", "witmesh_test_counters"),
     ("streamer", "STREAMER", "witmesh_test_streamer"),
+    ("sink", "SINK", "witmesh_test_sink"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

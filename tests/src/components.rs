@@ -110,3 +110,11 @@ pub fn counters() -> &'static Path {
 pub fn streamer() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_STREAMER"))
 }
+
+/// The sink component, built for the async ABI: exports `witmesh:bytes/bytes@0.1.0`, whose
+/// async `upload` reads the caller's stream and returns its length and FNV-1a (`download`
+/// answers with a stream, which witmesh does not serve).
+#[must_use]
+pub fn sink() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_SINK"))
+}

@@ -276,3 +276,42 @@ async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
     );
     assert_eq!(slow.downloads.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_on_another_node_reads_the_stream_over_nats_and_quic() {
+    let nats = NatsServer::start();
+    let b = Sidecar::node(&nats, "b", &[components::sink()], &[], &[]);
+    let greet = ["--route", "local:greeter-demo/greet=nats:nobody"];
+    let mut args = vec!["--http", "127.0.0.1:0"];
+    args.extend(greet);
+    let a = Sidecar::node(&nats, "a", &[components::streamer()], &args, &[]);
+    a.wait_for_log("discovered node b");
+    let addr = a.ready.http.unwrap();
+    let len = 3 << 20;
+    assert_eq!(
+        call(addr, "send", len, 50_000).await,
+        Ok(expected(len)),
+        "{}\n{}",
+        a.logs(),
+        b.logs()
+    );
+    assert_eq!(call(addr, "send", 0, 1).await, Ok(expected(0)));
+    // A result stream from a component is not served: a clear error, not a hang.
+    let err = call(addr, "fetch", 10, 10).await.unwrap_err();
+    assert!(err.contains("stream"), "{err}");
+
+    // Over QUIC: trusting B's certificate, discovery gives A B's QUIC address.
+    let cert = b.dir.path().join(".witmesh/dev-cert.pem");
+    let mut args = args.clone();
+    args.extend(["--ca", cert.to_str().unwrap()]);
+    let q = Sidecar::node(&nats, "q", &[components::streamer()], &args, &[]);
+    q.wait_for_log("discovered node b");
+    let addr = q.ready.http.unwrap();
+    let calls = (0..4u64).map(|i| async move {
+        let len = (i + 1) * 700_000;
+        (len, call(addr, "send", len, 64 << 10).await)
+    });
+    for (len, got) in futures::future::join_all(calls).await {
+        assert_eq!(got, Ok(expected(len)), "{}", q.logs());
+    }
+}

@@ -83,6 +83,17 @@ pub(super) fn link(
     })
 }
 
+/// `input` as a stream the component owns in `store`, to pass as the one `stream<u8>`
+/// parameter of an export (`func`). Needs the async engine (concurrency support).
+pub(super) fn stream_for(
+    mut store: impl wasmtime::AsContextMut<Data = CallState>,
+    input: ByteStream,
+    func: &Func,
+) -> wasmtime::Result<Val> {
+    let reader = StreamReader::new(&mut store, WireBytes::new(input, func))?;
+    Ok(Val::Stream(reader.try_into_stream_any(&mut store)?))
+}
+
 /// The call's values for the wire, and the bytes of its stream parameter, if it has one.
 fn lower_params(
     mut store: impl wasmtime::AsContextMut<Data = CallState>,
@@ -151,8 +162,9 @@ impl<D: 'static> StreamConsumer<D> for GuestBytes {
     }
 }
 
-/// Hands the component the bytes of a stream the provider answered with. A stream cut by
-/// the network or the provider traps the component: it must not take a part for the whole.
+/// Hands the component the bytes of a stream from the wire: one a provider answered with, or
+/// one a caller sends to an export. A stream cut by the network or its sender traps the
+/// component: it must not take a part for the whole.
 struct WireBytes {
     data: ByteStream,
     what: String,
@@ -195,7 +207,7 @@ impl<D: 'static> StreamProducer<D> for WireBytes {
                 Poll::Ready(Ok(StreamResult::Completed))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Err(wasmtime::Error::msg(format!(
-                "the stream `{}` answered with was cut: {e}",
+                "the byte stream of `{}` was cut: {e}",
                 me.what
             )))),
             Poll::Ready(None) => Poll::Ready(Ok(StreamResult::Dropped)),

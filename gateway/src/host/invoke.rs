@@ -19,11 +19,13 @@ use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
+use super::async_imports;
 use super::convert::{from_val_with, to_val, to_val_with, ConvertError, Handles, NoHandles};
 use super::resident::{ExportTable, Resident};
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
 use crate::route::ForwardError;
+use crate::transport::bytes_stream::ByteStream;
 use crate::transport::failure::Class;
 
 /// Why a call failed. Each ends that call only.
@@ -137,6 +139,19 @@ impl LoadedComponent {
         params: &[Value],
         deadline: Deadline,
     ) -> Result<Vec<Value>, CallError> {
+        self.call_streaming(export, params, None, deadline).await
+    }
+
+    /// [`LoadedComponent::call`] for an export whose one parameter is a `stream<u8>`: the
+    /// component reads `input` as it arrives (only components built for the async ABI can).
+    /// The instance is not reused afterwards: it may not have read the stream to its end.
+    pub async fn call_streaming(
+        &self,
+        export: &Export,
+        params: &[Value],
+        input: Option<ByteStream>,
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CallError> {
         let start = Instant::now();
         if let Some(resident) = self.resident.as_ref().filter(|_| export.handles) {
             // One call at a time in the resident instance: its lock is the concurrency limit.
@@ -155,7 +170,8 @@ impl LoadedComponent {
             })?;
         // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
         // that never leaves wasm; dropping the future drops the store and instance with it.
-        match tokio::time::timeout_at(deadline, self.run(export, params, deadline)).await {
+        let run = self.run(export, params, input, deadline);
+        match tokio::time::timeout_at(deadline, run).await {
             Ok(result) => result,
             Err(_) => Err(CallError::Deadline(budget)),
         }
@@ -165,21 +181,32 @@ impl LoadedComponent {
         &self,
         export: &Export,
         params: &[Value],
+        input: Option<ByteStream>,
         deadline: Deadline,
     ) -> Result<Vec<Value>, CallError> {
         let func = &export.func;
-        let args = func
-            .params
-            .iter()
-            .zip(params)
-            .map(|(t, v)| to_val(t, v))
-            .collect::<Result<Vec<Val>, _>>()?;
-        let reuse = self.policy.instances == InstanceMode::Reuse;
+        let streamed = input.is_some();
+        let mut args = if streamed {
+            Vec::new()
+        } else {
+            func.params
+                .iter()
+                .zip(params)
+                .map(|(t, v)| to_val(t, v))
+                .collect::<Result<Vec<Val>, _>>()?
+        };
+        let reuse = self.policy.instances == InstanceMode::Reuse && !streamed;
         let idle = if reuse { self.take_idle() } else { None };
         let mut warm = match idle {
             Some(w) => w,
             None => self.instantiate().await?,
         };
+        if let Some(input) = input {
+            // The stream belongs to this instance's store.
+            let stream = async_imports::stream_for(&mut warm.store, input, func)
+                .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
+            args.push(stream);
+        }
         let values = warm.invoke(export, &args, deadline, &mut NoHandles).await?;
         if reuse {
             self.put_idle(warm);

@@ -141,11 +141,13 @@ pub struct Export {
 
 impl Export {
     fn new(func: Func, index: ComponentExportIndex) -> Self {
-        let handles = func
-            .params
-            .iter()
-            .chain(func.results.iter())
-            .any(witmesh_proto::Ty::has_handles);
+        // A lone `stream<u8>` parameter is no resource: such a call runs in a pool instance.
+        let handles = !crate::transport::bytes_stream::is_byte_stream(&func.params)
+            && func
+                .params
+                .iter()
+                .chain(func.results.iter())
+                .any(witmesh_proto::Ty::has_handles);
         Export {
             func,
             index,

@@ -31,7 +31,7 @@ pub(crate) fn dispatch<C, W, R>(
 ) where
     C: Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
-    R: AsyncRead + Unpin + Send + 'static,
+    R: AsyncRead + wrpc_transport::Index<R> + Unpin + Send + 'static,
 {
     let calls = tracker.clone();
     tracker.spawn(async move {

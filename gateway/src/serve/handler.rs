@@ -13,9 +13,13 @@ use super::{Endpoint, Implementation};
 use crate::host::CallError;
 use crate::telemetry::metrics::{self, Call};
 use crate::telemetry::{trace, TraceContext};
+use crate::transport::bytes_stream::{self, is_byte_stream, ByteStream};
 use crate::transport::failure::Class;
 use crate::transport::nats::publish_report;
 use crate::transport::notice::Notices;
+use witmesh_proto::value::StreamValue;
+use witmesh_proto::Value;
+use wrpc_transport::Index;
 
 /// Why an invocation failed. The log says why; witmesh callers are told the class and the
 /// message ([`Report`]); other callers see the stream end without results.
@@ -36,13 +40,18 @@ pub enum ServeError {
     /// Writing the results failed (the caller went away).
     #[error("cannot send results: {0}")]
     Write(#[from] std::io::Error),
+    /// The parameter stream could not be opened or carried something other than bytes.
+    #[error("bad parameter stream: {0}")]
+    Stream(String),
 }
 
 impl ServeError {
     /// A short, stable name for the failure class.
     pub fn class(&self) -> &'static str {
         match self {
-            ServeError::Params(_) | ServeError::ParamsTimeout(_) => "bad-params",
+            ServeError::Params(_) | ServeError::ParamsTimeout(_) | ServeError::Stream(_) => {
+                "bad-params"
+            }
             ServeError::Call(e) => e.class(),
             ServeError::Results(_) => "bad-results",
             ServeError::Write(_) => "write",
@@ -52,7 +61,9 @@ impl ServeError {
     /// The class told to witmesh callers.
     pub fn wire_class(&self) -> Class {
         match self {
-            ServeError::Params(_) | ServeError::ParamsTimeout(_) => Class::BadParams,
+            ServeError::Params(_) | ServeError::ParamsTimeout(_) | ServeError::Stream(_) => {
+                Class::BadParams
+            }
             ServeError::Call(e) => e.wire_class(),
             ServeError::Results(_) => Class::BadResults,
             ServeError::Write(_) => Class::Lost,
@@ -122,7 +133,7 @@ pub struct CallMeta {
 /// when it asked.
 pub async fn handle<R, W>(ep: &Endpoint, meta: CallMeta, rx: R, mut tx: W) -> Result<(), ServeError>
 where
-    R: AsyncRead + Unpin,
+    R: AsyncRead + Index<R> + Unpin + Send + 'static,
     W: AsyncWrite + Unpin,
 {
     let _counted = ep.in_flight.enter();
@@ -229,14 +240,23 @@ async fn serve<R, W>(
     sizes: &mut Sizes,
 ) -> Result<(), ServeError>
 where
-    R: AsyncRead + Unpin,
+    R: AsyncRead + Index<R> + Unpin + Send + 'static,
     W: AsyncWrite + Unpin,
 {
+    // A lone `stream<u8>` parameter: its bytes follow the parameters on their own path.
+    let func = ep.func();
+    let sub = if is_byte_stream(&func.params) {
+        Some(
+            rx.index(&[0])
+                .map_err(|e| ServeError::Stream(format!("{e:#}")))?,
+        )
+    } else {
+        None
+    };
     let mut rx = Counted {
         inner: rx,
         n: &mut sizes.params,
     };
-    let func = ep.func();
     // The caller's remaining budget, when it is the shorter: this node does not work past it.
     let timeout = budget.map_or(ep.call_timeout(), |b| b.min(ep.call_timeout()));
     // One deadline for the whole call: reading parameters spends from the same budget.
@@ -249,6 +269,24 @@ where
     // The parameters are complete: release the incoming side now, so the transport stops
     // buffering for this call while the component runs.
     drop(rx);
+    let input = match (sub, params.first()) {
+        (Some(sub), Some(Value::Stream(StreamValue::Pending))) => {
+            Some(bytes_stream::receive(sub, ep.limits.max_call_bytes as u64))
+        }
+        (Some(_), Some(Value::Stream(StreamValue::Ready(chunk)))) => match &**chunk {
+            Value::Bytes(data) => {
+                let data = data.clone();
+                let once: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
+                Some(once)
+            }
+            other => {
+                return Err(ServeError::Stream(format!(
+                    "a byte stream carried {other:?}"
+                )))
+            }
+        },
+        _ => None,
+    };
     tracing::debug!(
         component = ep.owner(),
         function = func.name.as_str(),
@@ -258,7 +296,7 @@ where
     let results = match &ep.imp {
         Implementation::Component { component, export } => {
             component
-                .call(&component.exports[*export], &params, deadline)
+                .call_streaming(&component.exports[*export], &params, input, deadline)
                 .await?
         }
         Implementation::Builtin { imp, .. } => imp.call(&func.name, &params)?,

@@ -301,7 +301,7 @@ async fn send<W: AsyncWrite + Unpin>(
 }
 
 /// The bytes arriving on `r` as chunks, none over `max_chunk`.
-fn receive<R>(r: R, max_chunk: u64) -> ByteStream
+pub fn receive<R>(r: R, max_chunk: u64) -> ByteStream
 where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
 {
