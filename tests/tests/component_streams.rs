@@ -39,6 +39,13 @@ async fn call(addr: SocketAddr, func: &str, len: u64, chunk: u32) -> Result<(u64
     ))
 }
 
+/// Starts sidecar `id` serving the streamer component with its HTTP gateway, plus `extra`.
+fn streamer_node(nats: &NatsServer, id: &str, extra: &[&str], env: &[(&str, &str)]) -> Sidecar {
+    let mut args = vec!["--http", "127.0.0.1:0"];
+    args.extend(extra);
+    Sidecar::node(nats, id, &[components::streamer()], &args, env)
+}
+
 fn expected(len: u64) -> (u64, u32) {
     let data: Vec<u8> = (0..len).map(pattern).collect();
     (len, fnv1a(FNV_START, &data))
@@ -51,16 +58,10 @@ async fn a_components_streams_cross_to_a_provider_over_nats() {
     let _greeter = serve_greeter(&nats.url, "greeter", NativeGreeter("Hi"))
         .await
         .unwrap();
-    let a = Sidecar::node(
+    let a = streamer_node(
         &nats,
         "a",
-        &[components::streamer()],
-        &[
-            "--http",
-            "127.0.0.1:0",
-            "--route",
-            "local:greeter-demo/greet=nats:greeter",
-        ],
+        &["--route", "local:greeter-demo/greet=nats:greeter"],
         &[],
     );
     a.wait_for_log("discovered node bytes");
@@ -101,18 +102,10 @@ async fn a_components_streams_cross_to_a_provider_over_quic() {
     let ca = dir.path().join("provider.pem");
     std::fs::write(&ca, &provider.cert_pem).unwrap();
     let route = format!("{BYTES_INSTANCE}=quic://{}", provider.addr);
-    let a = Sidecar::node(
+    let a = streamer_node(
         &nats,
         "a",
-        &[components::streamer()],
-        &[
-            "--http",
-            "127.0.0.1:0",
-            "--route",
-            &route,
-            "--ca",
-            ca.to_str().unwrap(),
-        ],
+        &["--route", &route, "--ca", ca.to_str().unwrap()],
         &[],
     );
     let addr = a.ready.http.unwrap();
@@ -146,13 +139,7 @@ async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
         ghosts.push(announce_ghost(&nats.url, g, BYTES_INSTANCE).await.unwrap());
     }
     let (_wrpc, _announce) = serve_bytes(&nats.url, "bytes").await.unwrap();
-    let a = Sidecar::node(
-        &nats,
-        "a",
-        &[components::streamer()],
-        &["--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
-        &[],
-    );
+    let a = streamer_node(&nats, "a", &["--admin", "127.0.0.1:0"], &[]);
     for node in ["ghost1", "ghost2", "bytes"] {
         a.wait_for_log(&format!("discovered node {node}"));
     }
@@ -189,13 +176,7 @@ async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
         ),
     )
     .unwrap();
-    let b = Sidecar::node(
-        &torn_nats,
-        "b",
-        &[components::streamer()],
-        &["--http", "127.0.0.1:0", "--config", cfg.to_str().unwrap()],
-        &[],
-    );
+    let b = streamer_node(&torn_nats, "b", &["--config", cfg.to_str().unwrap()], &[]);
     b.wait_for_log("discovered node torn");
     let addr = b.ready.http.unwrap();
     let err = call(addr, "send", 1 << 20, 1 << 16).await.unwrap_err();
@@ -211,13 +192,10 @@ async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
 
     // The streamer's own call ran before its import failed, so the gateway does not run it
     // again on account of the import's "unreachable".
-    let c = Sidecar::node(
+    let c = streamer_node(
         &torn_nats,
         "c",
-        &[components::streamer()],
         &[
-            "--http",
-            "127.0.0.1:0",
             "--route",
             &format!("{BYTES_INSTANCE}=nats:nobody"),
             "--route",
@@ -248,13 +226,10 @@ async fn a_stream_is_sent_again_only_when_the_call_never_ran_and_only_whole() {
         format!("[mesh]\ndiscovery = false\n[mesh.timeouts]\n\"{BYTES_INSTANCE}.download\" = \"300ms\"\n"),
     )
     .unwrap();
-    let d = Sidecar::node(
+    let d = streamer_node(
         &torn_nats,
         "d",
-        &[components::streamer()],
         &[
-            "--http",
-            "127.0.0.1:0",
             "--config",
             cfg.to_str().unwrap(),
             "--route",
@@ -282,9 +257,7 @@ async fn a_component_on_another_node_reads_the_stream_over_nats_and_quic() {
     let nats = NatsServer::start();
     let b = Sidecar::node(&nats, "b", &[components::sink()], &[], &[]);
     let greet = ["--route", "local:greeter-demo/greet=nats:nobody"];
-    let mut args = vec!["--http", "127.0.0.1:0"];
-    args.extend(greet);
-    let a = Sidecar::node(&nats, "a", &[components::streamer()], &args, &[]);
+    let a = streamer_node(&nats, "a", &greet, &[]);
     a.wait_for_log("discovered node b");
     let addr = a.ready.http.unwrap();
     let len = 3 << 20;
@@ -302,9 +275,9 @@ async fn a_component_on_another_node_reads_the_stream_over_nats_and_quic() {
 
     // Over QUIC: trusting B's certificate, discovery gives A B's QUIC address.
     let cert = b.dir.path().join(".witmesh/dev-cert.pem");
-    let mut args = args.clone();
+    let mut args = greet.to_vec();
     args.extend(["--ca", cert.to_str().unwrap()]);
-    let q = Sidecar::node(&nats, "q", &[components::streamer()], &args, &[]);
+    let q = streamer_node(&nats, "q", &args, &[]);
     q.wait_for_log("discovered node b");
     let addr = q.ready.http.unwrap();
     let calls = (0..4u64).map(|i| async move {
