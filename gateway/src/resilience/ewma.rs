@@ -37,9 +37,12 @@ impl PeakEwma {
         self.stamp = now;
     }
 
-    /// The estimate, in nanoseconds.
-    pub fn get(&self) -> f64 {
-        self.cost_ns.max(1.0)
+    /// The estimate at `now`, in nanoseconds. It decays while no sample arrives, so a
+    /// provider that lost every comparison for a while (passed over, or away and back) looks
+    /// cheap again and gets tried: without this, of two providers the slower would never be
+    /// sampled again.
+    pub fn get(&self, now: Instant) -> f64 {
+        (self.cost_ns * self.weight(now)).max(1.0)
     }
 
     fn weight(&self, now: Instant) -> f64 {
@@ -48,9 +51,10 @@ impl PeakEwma {
     }
 }
 
-/// The load figure power-of-two-choices compares: latency times (in-flight calls + 1).
-pub fn load(ewma: &PeakEwma, in_flight: u64) -> f64 {
-    ewma.get() * (in_flight as f64 + 1.0)
+/// The load figure power-of-two-choices compares at `now`: latency times (in-flight calls +
+/// 1).
+pub fn load(ewma: &PeakEwma, in_flight: u64, now: Instant) -> f64 {
+    ewma.get(now) * (in_flight as f64 + 1.0)
 }
 
 #[cfg(test)]
@@ -62,18 +66,37 @@ mod tests {
         let t0 = Instant::now();
         let mut e = PeakEwma::new(t0);
         e.observe(Duration::from_millis(100), t0);
-        assert!((e.get() - 100e6).abs() < 1.0);
+        assert!((e.get(t0) - 100e6).abs() < 1.0);
         // Fast samples pull it down, more so the longer since the last one.
         let t1 = t0 + Duration::from_secs(10);
         e.observe(Duration::from_millis(1), t1);
-        let after = e.get();
+        let after = e.get(t1);
         assert!(after < 50e6 && after > 1e6, "{after}");
+    }
+
+    #[test]
+    fn a_provider_passed_over_looks_cheap_again_with_time() {
+        let t0 = Instant::now();
+        let mut slow = PeakEwma::new(t0);
+        slow.observe(Duration::from_millis(5), t0);
+        let mut fast = PeakEwma::new(t0);
+        fast.observe(Duration::from_millis(1), t0);
+        assert!(slow.get(t0) > fast.get(t0));
+        // The fast one keeps being sampled at 1 ms; the slow one gets no samples at all.
+        let t1 = t0 + Duration::from_secs(30);
+        fast.observe(Duration::from_millis(1), t1);
+        assert!(
+            slow.get(t1) < fast.get(t1),
+            "{} {}",
+            slow.get(t1),
+            fast.get(t1)
+        );
     }
 
     #[test]
     fn load_grows_with_in_flight_calls() {
         let t = Instant::now();
         let e = PeakEwma::new(t);
-        assert!(load(&e, 3) > load(&e, 0));
+        assert!(load(&e, 3, t) > load(&e, 0, t));
     }
 }

@@ -55,8 +55,8 @@ pub fn pick(healths: &[&Health], tried: &[usize], now: Instant) -> Option<usize>
                 b += 1;
             }
             let (a, b) = (open[a], open[b]);
-            let la = load(&healths[a].ewma, healths[a].in_flight);
-            let lb = load(&healths[b].ewma, healths[b].in_flight);
+            let la = load(&healths[a].ewma, healths[a].in_flight, now);
+            let lb = load(&healths[b].ewma, healths[b].in_flight, now);
             Some(if lb < la { b } else { a })
         }
     }

@@ -981,7 +981,8 @@ impl Router {
                                     Some(State::Probing) => "probing",
                                 }
                                 .to_owned(),
-                                ewma_us: h.map_or(0, |h| (h.ewma.get() / 1000.0) as u64),
+                                ewma_us: h
+                                    .map_or(0, |h| (h.ewma.get(Instant::now()) / 1000.0) as u64),
                                 in_flight: h.map_or(0, |h| h.in_flight),
                                 ok: h.map_or(0, |h| h.ok),
                                 failed: h.map_or(0, |h| h.failed),
