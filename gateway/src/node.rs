@@ -91,7 +91,7 @@ fn limits(cfg: &Config) -> Limits {
 impl Node {
     /// Loads every component, binds every listener and returns once calls can be taken.
     pub async fn start(cfg: &Config, components: Vec<ComponentSource<'_>>) -> anyhow::Result<Node> {
-        // Read each component once: the ABI it is built for picks its engine.
+        // Read and decode each component once: the ABI it is built for picks its engine.
         let mut sources = Vec::new();
         for source in components {
             let c = source.config;
@@ -100,23 +100,28 @@ impl Node {
                 None => std::fs::read(&c.path)
                     .with_context(|| format!("cannot read component `{}`", c.path.display()))?,
             };
-            let abi = match WitSet::from_component(&bytes) {
-                Ok(wit) if wit.async_abi() => Abi::Async,
-                _ => Abi::Sync,
+            let wit = WitSet::from_component(&bytes).map_err(|e| LoadError::Wit {
+                path: c.path.clone(),
+                reason: e.to_string(),
+            })?;
+            let abi = if wit.async_abi() {
+                Abi::Async
+            } else {
+                Abi::Sync
             };
-            sources.push((c, bytes, abi));
+            sources.push((c, bytes, wit, abi));
         }
         let pool_of = |abi: Abi| PoolSize {
             instances: sources
                 .iter()
-                .filter(|s| s.2 == abi)
+                .filter(|s| s.3 == abi)
                 // Each component's concurrency, and one resident instance for exported
                 // resources.
                 .map(|s| s.0.max_concurrency.max(1).saturating_add(1))
                 .fold(0u32, u32::saturating_add),
             max_memory: sources
                 .iter()
-                .filter(|s| s.2 == abi)
+                .filter(|s| s.3 == abi)
                 .map(|s| usize::try_from(s.0.memory_limit.0).unwrap_or(usize::MAX))
                 .max()
                 .unwrap_or(0),
@@ -124,7 +129,7 @@ impl Node {
         // A node without components still gets the plain engine (it costs nothing until used).
         let engine_for = |abi: Abi| -> anyhow::Result<Option<wasmtime::Engine>> {
             let wanted =
-                sources.iter().any(|s| s.2 == abi) || (abi == Abi::Sync && sources.is_empty());
+                sources.iter().any(|s| s.3 == abi) || (abi == Abi::Sync && sources.is_empty());
             wanted.then(|| new_engine(pool_of(abi), abi)).transpose()
         };
         let sync_engine = engine_for(Abi::Sync)?;
@@ -166,7 +171,7 @@ impl Node {
         let mut names = Vec::new();
         let mut loaded_all = Vec::new();
         let components_cfg: Vec<ComponentConfig> = sources.iter().map(|s| s.0.clone()).collect();
-        for (c, bytes, abi) in sources {
+        for (c, bytes, wit, abi) in sources {
             let engine = match abi {
                 Abi::Async => async_engine.as_ref(),
                 Abi::Sync => sync_engine.as_ref(),
@@ -181,7 +186,7 @@ impl Node {
             );
             let r = router.clone();
             let loaded = tokio::task::spawn_blocking(move || {
-                LoadedComponent::load(&engine, &name, &bytes, &path, policy, &only, Some(&r))
+                LoadedComponent::load(&engine, &name, &bytes, wit, &path, policy, &only, Some(&r))
             })
             .await
             .context("component loading panicked")??;

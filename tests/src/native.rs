@@ -34,15 +34,7 @@ pub async fn serve_greeter(
     let nats = async_nats::connect(url).await.context("connect")?;
     let wrpc = wrpc_transport_nats::Client::new(nats.clone(), prefix, None).await?;
     let invocations = crate::greeter_server::serve(&wrpc, greeter).await?;
-    for (_, _, mut stream) in invocations {
-        tokio::spawn(async move {
-            while let Some(Ok(call)) = stream.next().await {
-                tokio::spawn(async move {
-                    let _ = call.await;
-                });
-            }
-        });
-    }
+    handle_all(invocations.into_iter().map(|(_, _, s)| s).collect());
     nats.flush().await?;
     Ok(wrpc)
 }
@@ -198,15 +190,7 @@ pub async fn serve_counters(
     let nats = async_nats::connect(url).await.context("connect")?;
     let wrpc = wrpc_transport_nats::Client::new(nats.clone(), prefix, None).await?;
     let invocations = crate::counters_server::serve(&wrpc, counters).await?;
-    for (_, _, mut stream) in invocations {
-        tokio::spawn(async move {
-            while let Some(Ok(call)) = stream.next().await {
-                tokio::spawn(async move {
-                    let _ = call.await;
-                });
-            }
-        });
-    }
+    handle_all(invocations.into_iter().map(|(_, _, s)| s).collect());
     nats.flush().await?;
     let announce = announce(nats, prefix, "witmesh:counters/counters@0.1.0");
     Ok((wrpc, announce))
@@ -302,15 +286,7 @@ pub async fn serve_bytes(
     for (_, _, s) in crate::reflect_server::serve(&wrpc, NativeBytes).await? {
         all.push(s);
     }
-    for mut stream in all {
-        tokio::spawn(async move {
-            while let Some(Ok(call)) = stream.next().await {
-                tokio::spawn(async move {
-                    let _ = call.await;
-                });
-            }
-        });
-    }
+    handle_all(all);
     nats.flush().await?;
     let announce = announce(nats, prefix, BYTES_INSTANCE);
     Ok((wrpc, announce))

@@ -19,7 +19,7 @@ use wasmtime::StoreContextMut;
 use witmesh_proto::value::StreamValue;
 use witmesh_proto::{Func, Value};
 
-use super::convert::{from_val_with, to_val, NoHandles};
+use super::convert::{from_vals, to_vals, NoHandles};
 use super::state::CallState;
 use crate::route::Router;
 use crate::transport::bytes_stream::{is_byte_stream, streams_bytes, Answer, ByteStream};
@@ -65,8 +65,10 @@ pub(super) fn link(
             let answer = answer.map_err(wasmtime::Error::new)?;
             accessor.with(|mut access| match answer {
                 Answer::Values(values) => {
-                    for ((slot, t), v) in results.iter_mut().zip(func.results.iter()).zip(&values) {
-                        *slot = to_val(t, v).map_err(wasmtime::Error::new)?;
+                    let vals = to_vals(&func.results, &values, &mut NoHandles)
+                        .map_err(wasmtime::Error::new)?;
+                    for (slot, v) in results.iter_mut().zip(vals) {
+                        *slot = v;
                     }
                     Ok(())
                 }
@@ -113,13 +115,7 @@ fn lower_params(
         let input: ByteStream = Box::pin(rx);
         return Ok((vec![Value::Stream(StreamValue::Pending)], Some(input)));
     }
-    let values = func
-        .params
-        .iter()
-        .zip(params)
-        .map(|(t, v)| from_val_with(t, v, &mut NoHandles))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(wasmtime::Error::new)?;
+    let values = from_vals(&func.params, params, &mut NoHandles).map_err(wasmtime::Error::new)?;
     Ok((values, None))
 }
 

@@ -69,9 +69,21 @@ fn boxed(
     }
 }
 
-/// A codec value as a wasmtime value; no resource handles.
-pub fn to_val(ty: &Ty, v: &Value) -> Result<Val, ConvertError> {
-    to_val_with(ty, v, &mut NoHandles)
+/// Codec values of the types `tys` as wasmtime values (a call's parameters or results),
+/// handles made into resources by `h`.
+pub fn to_vals(tys: &[Ty], vs: &[Value], h: &mut dyn Handles) -> Result<Vec<Val>, ConvertError> {
+    tys.iter()
+        .zip(vs)
+        .map(|(t, v)| to_val_with(t, v, h))
+        .collect()
+}
+
+/// Wasmtime values as codec values of the types `tys`, resources made into handles by `h`.
+pub fn from_vals(tys: &[Ty], vs: &[Val], h: &mut dyn Handles) -> Result<Vec<Value>, ConvertError> {
+    tys.iter()
+        .zip(vs)
+        .map(|(t, v)| from_val_with(t, v, h))
+        .collect()
 }
 
 /// A codec value as a wasmtime value, with handles made into resources by `h`.

@@ -20,7 +20,7 @@ use witmesh_config::InstanceMode;
 use witmesh_proto::Value;
 
 use super::async_imports;
-use super::convert::{from_val_with, to_val, to_val_with, ConvertError, Handles, NoHandles};
+use super::convert::{from_vals, to_vals, ConvertError, Handles, NoHandles};
 use super::resident::{ExportTable, Resident};
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
@@ -121,11 +121,7 @@ impl Warm {
         f.call_async(&mut self.store, args, &mut results)
             .await
             .map_err(|e| classify(e, CallError::Trap))?;
-        func.results
-            .iter()
-            .zip(&results)
-            .map(|(t, v)| from_val_with(t, v, handles).map_err(CallError::from))
-            .collect()
+        Ok(from_vals(&func.results, &results, handles)?)
     }
 }
 
@@ -189,11 +185,7 @@ impl LoadedComponent {
         let mut args = if streamed {
             Vec::new()
         } else {
-            func.params
-                .iter()
-                .zip(params)
-                .map(|(t, v)| to_val(t, v))
-                .collect::<Result<Vec<Val>, _>>()?
+            to_vals(&func.params, params, &mut NoHandles)?
         };
         let reuse = self.policy.instances == InstanceMode::Reuse && !streamed;
         let idle = if reuse { self.take_idle() } else { None };
@@ -271,13 +263,7 @@ impl LoadedComponent {
         deadline: Deadline,
     ) -> Result<(Vec<Value>, Resident), (CallError, Option<Resident>)> {
         let func = &export.func;
-        let args = match func
-            .params
-            .iter()
-            .zip(params)
-            .map(|(t, v)| to_val_with(t, v, &mut r.table))
-            .collect::<Result<Vec<Val>, _>>()
-        {
+        let args = match to_vals(&func.params, params, &mut r.table) {
             Ok(args) => args,
             Err(e) => {
                 r.table.restore_moving();

@@ -9,7 +9,7 @@ use wit_parser::TypeDefKind;
 use witmesh_proto::{Func, Ty, WitSet};
 
 use super::async_imports;
-use super::convert::{from_val_with, to_val_with};
+use super::convert::{from_vals, to_vals};
 use super::remote::{ResourceTypes, StoreHandles};
 use super::state::CallState;
 use super::LoadError;
@@ -173,12 +173,7 @@ pub(super) fn forward_imports(
                         (data.deadline, data.links.get(versionless).cloned())
                     };
                     let mut handles = StoreHandles::new(&mut store, &resources, None);
-                    let values = func
-                        .params
-                        .iter()
-                        .zip(params)
-                        .map(|(t, v)| from_val_with(t, v, &mut handles))
-                        .collect::<Result<Vec<_>, _>>()
+                    let values = from_vals(&func.params, params, &mut handles)
                         .map_err(wasmtime::Error::new)?;
                     let pin = handles.pin.take();
                     let (out, origin) = router
@@ -193,8 +188,10 @@ pub(super) fn forward_imports(
                         .await
                         .map_err(wasmtime::Error::new)?;
                     let mut handles = StoreHandles::new(&mut store, &resources, Some(origin));
-                    for ((slot, t), v) in results.iter_mut().zip(func.results.iter()).zip(&out) {
-                        *slot = to_val_with(t, v, &mut handles).map_err(wasmtime::Error::new)?;
+                    let vals =
+                        to_vals(&func.results, &out, &mut handles).map_err(wasmtime::Error::new)?;
+                    for (slot, v) in results.iter_mut().zip(vals) {
+                        *slot = v;
                     }
                     Ok(())
                 })

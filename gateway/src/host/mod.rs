@@ -169,22 +169,20 @@ impl LoadedComponent {
         self.policy.call_timeout
     }
 
-    /// Compiles and links a component (`bytes`, read from `path`), checking its imports, and
-    /// resolves the exports to serve (`only` empty: all of them). Imports this host does not
-    /// provide go to `router` when there is one; without one they are missing.
+    /// Compiles and links a component (`bytes`, read from `path`, whose WIT is `wit`), checking
+    /// its imports, and resolves the exports to serve (`only` empty: all of them). Imports this
+    /// host does not provide go to `router` when there is one; without one they are missing.
+    #[allow(clippy::too_many_arguments)]
     pub fn load(
         engine: &Engine,
         name: &str,
         bytes: &[u8],
+        wit: WitSet,
         path: &Path,
         policy: Policy,
         only: &[String],
         router: Option<&Arc<crate::route::Router>>,
     ) -> Result<Self, LoadError> {
-        let wit = WitSet::from_component(bytes).map_err(|e| LoadError::Wit {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
         let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile {
             path: path.to_owned(),
             reason: format!("{e:#}"),

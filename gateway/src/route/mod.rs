@@ -626,11 +626,7 @@ impl Router {
         let start = Instant::now();
         let deadline = outer.map_or(start + timeout, |o| o.min(start + timeout));
         let idempotent = self.mesh.is_idempotent(&func.instance, &func.name);
-        let max_attempts = route
-            .map(|r| r.retries.saturating_add(1))
-            .filter(|n| *n > 1)
-            .unwrap_or(self.mesh.max_attempts)
-            .max(1);
+        let max_attempts = self.max_attempts(route);
         // A resource lives at one provider: there is nowhere else to retry.
         let max_attempts = if pin.is_some() { 1 } else { max_attempts };
         let keys: Vec<String> = providers.iter().map(Provider::key).collect();
@@ -745,6 +741,16 @@ impl Router {
             attempts: f.attempts,
             last: e.clone(),
         })
+    }
+
+    /// Attempts a call may take, the first included: its route's `retries` + 1, else
+    /// `[mesh] max_attempts`.
+    fn max_attempts(&self, route: Option<&RouteConfig>) -> u32 {
+        route
+            .map(|r| r.retries.saturating_add(1))
+            .filter(|n| *n > 1)
+            .unwrap_or(self.mesh.max_attempts)
+            .max(1)
     }
 
     /// Waits before attempt `attempts + 1`: exponential backoff with jitter, never past the

@@ -98,6 +98,8 @@ pub struct Opened {
     pub invoker: Invoker,
     /// When the call must have its answer.
     pub deadline: Instant,
+    /// Attempts the call may take, as for every forwarded call.
+    max_attempts: u32,
     instance: String,
     function: String,
     provided: String,
@@ -191,6 +193,7 @@ impl Router {
         }
         let started = Instant::now();
         let deadline = started + self.timeout_of(instance, function, route);
+        let max_attempts = self.max_attempts(route);
         let keys: Vec<String> = providers.iter().map(Provider::key).collect();
         let mut tried = Vec::new();
         loop {
@@ -208,6 +211,7 @@ impl Router {
                     return Ok(Opened {
                         invoker,
                         deadline,
+                        max_attempts,
                         instance: instance.to_owned(),
                         function: function.to_owned(),
                         provided: provider.instance.clone(),
@@ -287,13 +291,6 @@ impl Router {
         if let Ok(mut b) = self.budget.lock() {
             b.record_call(started);
         }
-        // Attempts as for every forwarded call: a route's `retries`, else `max_attempts`.
-        let (_, route, _) = self.providers(&func.instance, Some(&func.name), link);
-        let max_attempts = route
-            .map(|r| r.retries.saturating_add(1))
-            .filter(|n| *n > 1)
-            .unwrap_or(self.mesh.max_attempts)
-            .max(1);
         let mut deadline: Option<Instant> = None;
         let mut tried = Vec::new();
         let mut attempts = 0u32;
@@ -340,7 +337,7 @@ impl Router {
                 Ok(r) => r,
                 Err(_) => Err(AttemptError::Deadline { after: budget }),
             };
-            let key = opened.key.clone();
+            let (key, max_attempts) = (opened.key.clone(), opened.max_attempts);
             self.close(opened, result.as_ref().err());
             let e = match result {
                 Ok(answer) => return Ok(answer),

@@ -13,12 +13,10 @@ use super::{Endpoint, Implementation};
 use crate::host::CallError;
 use crate::telemetry::metrics::{self, Call};
 use crate::telemetry::{trace, TraceContext};
-use crate::transport::bytes_stream::{self, is_byte_stream, ByteStream};
+use crate::transport::bytes_stream::{self, is_byte_stream};
 use crate::transport::failure::Class;
 use crate::transport::nats::publish_report;
 use crate::transport::notice::Notices;
-use witmesh_proto::value::StreamValue;
-use witmesh_proto::Value;
 use wrpc_transport::Index;
 
 /// Why an invocation failed. The log says why; witmesh callers are told the class and the
@@ -269,23 +267,11 @@ where
     // The parameters are complete: release the incoming side now, so the transport stops
     // buffering for this call while the component runs.
     drop(rx);
-    let input = match (sub, params.first()) {
-        (Some(sub), Some(Value::Stream(StreamValue::Pending))) => {
-            Some(bytes_stream::receive(sub, ep.limits.max_call_bytes as u64))
-        }
-        (Some(_), Some(Value::Stream(StreamValue::Ready(chunk)))) => match &**chunk {
-            Value::Bytes(data) => {
-                let data = data.clone();
-                let once: ByteStream = Box::pin(futures::stream::once(async move { Ok(data) }));
-                Some(once)
-            }
-            other => {
-                return Err(ServeError::Stream(format!(
-                    "a byte stream carried {other:?}"
-                )))
-            }
-        },
-        _ => None,
+    let input = match sub {
+        Some(sub) => Some(
+            bytes_stream::stream_of(params.first(), sub, ep.limits).map_err(ServeError::Stream)?,
+        ),
+        None => None,
     };
     tracing::debug!(
         component = ep.owner(),

@@ -67,15 +67,15 @@ pub async fn call<I: Invoke>(
     limits: Limits,
     failure: &mut impl FailureWatch,
 ) -> Result<Answer, AttemptError> {
-    if !replay {
-        let mut wire = input.take();
-        return call_once(
-            client, cx, instance, func, params, &mut wire, limits, failure,
-        )
-        .await;
-    }
-    let replay = input.take().map(Replay::new);
-    let mut wire = replay.as_ref().map(Replay::stream);
+    let replay = if replay {
+        input.take().map(Replay::new)
+    } else {
+        None
+    };
+    let mut wire = match &replay {
+        Some(r) => Some(r.stream()),
+        None => input.take(),
+    };
     let result = call_once(
         client, cx, instance, func, params, &mut wire, limits, failure,
     )
@@ -148,21 +148,27 @@ async fn call_once<I: Invoke>(
     let Some(sub) = sub else {
         return Ok(Answer::Values(values));
     };
-    match values.into_iter().next() {
-        Some(Value::Stream(StreamValue::Pending)) => {
-            Ok(Answer::Stream(receive(sub, limits.max_call_bytes as u64)))
-        }
-        Some(Value::Stream(StreamValue::Ready(chunk))) => match *chunk {
-            Value::Bytes(data) => Ok(Answer::Stream(Box::pin(futures::stream::once(async {
-                Ok(data)
-            })))),
-            other => Err(AttemptError::BadResults {
-                reason: format!("a byte stream carried {other:?}"),
-            }),
+    stream_of(values.first(), sub, limits)
+        .map(Answer::Stream)
+        .map_err(|reason| AttemptError::BadResults { reason })
+}
+
+/// The bytes of a decoded `stream<u8>` value: still to come on `sub` (its own wRPC path),
+/// each chunk bounded by `max_call_bytes`, or already whole in the value.
+pub fn stream_of<R>(value: Option<&Value>, sub: R, limits: Limits) -> Result<ByteStream, String>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    match value {
+        Some(Value::Stream(StreamValue::Pending)) => Ok(receive(sub, limits.max_call_bytes as u64)),
+        Some(Value::Stream(StreamValue::Ready(chunk))) => match &**chunk {
+            Value::Bytes(data) => {
+                let data = data.clone();
+                Ok(Box::pin(futures::stream::once(async move { Ok(data) })))
+            }
+            other => Err(format!("a byte stream carried {other:?}")),
         },
-        other => Err(AttemptError::BadResults {
-            reason: format!("expected a stream, found {other:?}"),
-        }),
+        other => Err(format!("expected a stream, found {other:?}")),
     }
 }
 
@@ -301,7 +307,7 @@ async fn send<W: AsyncWrite + Unpin>(
 }
 
 /// The bytes arriving on `r` as chunks, none over `max_chunk`.
-pub fn receive<R>(r: R, max_chunk: u64) -> ByteStream
+fn receive<R>(r: R, max_chunk: u64) -> ByteStream
 where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
 {
