@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 /// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
 pub async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
-    let mut config = witmesh::listen::tls::client_config(pem)?;
+    let mut config = witmesh::transport::tls::client_config(pem)?;
     let mut transport = quinn::TransportConfig::default();
     transport.keep_alive_interval(Some(Duration::from_secs(2)));
     config.transport_config(Arc::new(transport));

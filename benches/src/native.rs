@@ -37,8 +37,8 @@ where
 /// A development certificate and the QUIC server configuration using it, built exactly as
 /// witmesh builds its own; returns the configuration and the PEM for clients to trust.
 pub fn native_tls() -> Result<(quinn::ServerConfig, String)> {
-    let id = witmesh::listen::tls::dev_identity()?;
-    let config = witmesh::listen::tls::server_config(&id)?;
+    let id = witmesh::transport::tls::dev_identity()?;
+    let config = witmesh::transport::tls::server_config(&id)?;
     Ok((config, id.dev_pem.unwrap_or_default()))
 }
 

@@ -12,10 +12,12 @@
 pub mod admin;
 pub mod api;
 pub mod bench;
+pub mod call;
 pub mod cli;
 pub mod client;
 pub mod host;
 pub mod http;
+pub mod interfaces;
 pub mod listen;
 pub mod node;
 pub mod resilience;

@@ -21,10 +21,10 @@ use crate::host::{
 use crate::http::gateway::{Gateway, GatewayListener, HttpRoute, HttpTarget};
 use crate::listen::nats::NatsListener;
 use crate::listen::quic::QuicListener;
-use crate::listen::tls;
 use crate::route::discovery::{self, Announcement, Table};
 use crate::route::{announce, Router};
 use crate::serve::{Endpoint, InFlight};
+use crate::transport::tls;
 
 /// A component to host: its configuration and, for the bundled demo, its bytes.
 pub struct ComponentSource<'a> {
@@ -184,7 +184,7 @@ impl Node {
                 policy(c),
                 c.exports.clone(),
             );
-            let r = router.clone();
+            let r: Arc<dyn crate::call::Forward> = router.clone();
             let loaded = tokio::task::spawn_blocking(move || {
                 LoadedComponent::load(&engine, &name, &bytes, wit, &path, policy, &only, Some(&r))
             })
@@ -199,7 +199,7 @@ impl Node {
                     e.func.name
                 );
             }
-            router.add_local(&loaded);
+            router.add_local(loaded.clone());
             loaded_all.push(loaded.clone());
             let eps = Endpoint::all(&loaded, limits, &node_id, &in_flight);
             if c.transports.contains(&Transport::Quic) {
@@ -277,7 +277,7 @@ impl Node {
                     "{} components serve wasi:http ({}); over NATS each is served under its own prefix only (PREFIX.COMPONENT), and none over QUIC, since {} names one handler per node",
                     many.len(),
                     many.iter().map(|c| &*c.name).collect::<Vec<_>>().join(", "),
-                    crate::http::wrpc_http::INSTANCE
+                    crate::interfaces::wrpc_http::INSTANCE
                 );
                 None
             }
@@ -300,14 +300,13 @@ impl Node {
         };
         let (bridge_nats, bridge_quic) = (bridge_on(Transport::Nats), bridge_on(Transport::Quic));
         if bridge_nats.is_some() || bridge_quic.is_some() {
-            instances.push(crate::http::wrpc_http::INSTANCE.to_owned());
+            instances.push(crate::interfaces::wrpc_http::INSTANCE.to_owned());
         }
         let (serves_nats, serves_quic) = (
             !nats_eps.is_empty() || bridge_nats.is_some(),
             !quic_eps.is_empty() || bridge_quic.is_some(),
         );
-        let builtins = mesh::endpoints(&info, limits, &node_id, &in_flight)
-            .context("cannot load witmesh's own WIT (witmesh:mesh)")?;
+        let builtins = mesh::endpoints(&info, limits, &node_id, &in_flight);
         for b in builtins {
             if instances.contains(&b.func().instance) {
                 tracing::info!(
@@ -390,7 +389,7 @@ impl Node {
                 None => {
                     tracing::info!(
                         "forwarding HTTP for {at} to {}{}",
-                        crate::http::wrpc_http::INSTANCE,
+                        crate::interfaces::wrpc_http::INSTANCE,
                         r.link
                             .as_deref()
                             .map(|l| format!(" via link {l}"))

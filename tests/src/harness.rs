@@ -336,7 +336,7 @@ impl Drop for Sidecar {
 
 /// A QUIC connection to a sidecar, trusting `cert_pem`, with server name `localhost`.
 pub async fn quic_connect(addr: SocketAddr, cert_pem: &[u8]) -> quinn::Connection {
-    let config = witmesh::listen::tls::client_config(cert_pem).expect("client TLS");
+    let config = witmesh::transport::tls::client_config(cert_pem).expect("client TLS");
     let mut ep =
         quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("client endpoint");
     ep.set_default_client_config(config);

@@ -348,12 +348,12 @@ impl Drop for QuicBytes {
 
 /// Serves [`NativeBytes`] over QUIC (no discovery: route to it by address).
 pub async fn serve_bytes_quic() -> anyhow::Result<QuicBytes> {
-    let id = witmesh::listen::tls::dev_identity()?;
+    let id = witmesh::transport::tls::dev_identity()?;
     let cert_pem = id
         .dev_pem
         .clone()
         .context("a development identity has its PEM")?;
-    let config = witmesh::listen::tls::server_config(&id)?;
+    let config = witmesh::transport::tls::server_config(&id)?;
     let endpoint = quinn::Endpoint::server(config, "127.0.0.1:0".parse()?)?;
     let addr = endpoint.local_addr()?;
     let srv = Arc::new(wrpc_transport_quic::Server::new());

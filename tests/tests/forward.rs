@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use witmesh::transport::failure::Class;
+use witmesh::call::AttemptError;
+use witmesh::call::Class;
 use witmesh::transport::nats::NatsOut;
-use witmesh::transport::AttemptError;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Value, WitSet};
 use witmesh_tests::components;
@@ -210,7 +210,7 @@ async fn call_as_peer(
     .await
 }
 
-fn remote(e: AttemptError) -> witmesh::transport::RemoteFailure {
+fn remote(e: AttemptError) -> witmesh::call::RemoteFailure {
     match e {
         AttemptError::Remote(f) => f,
         other => panic!("expected a failure report, got {other:?}"),

@@ -11,7 +11,8 @@ use serde::Serialize;
 use witmesh_proto::{Func, WitSet};
 
 use super::NodeInfo;
-use crate::route::{version, Router};
+use crate::route::Router;
+use witmesh_proto::wit::version;
 
 /// How long reflected WIT of a remote instance is trusted before it is asked for again.
 const WIT_CACHE_TTL: Duration = Duration::from_secs(30); // providers rarely change their WIT; a redeploy shows within half a minute

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use witmesh_proto::codec::Limits;
-use witmesh_proto::wit::MESH_WIT;
-use witmesh_proto::{Func, Value, WitError, WitSet};
+use witmesh_proto::wit::reflect;
+use witmesh_proto::{Func, Value};
 
 use super::{Endpoint, NodeInfo, Peer, Status, Via};
 use crate::host::CallError;
@@ -29,9 +29,10 @@ impl Builtin for MeshApi {
                 Value::List(info.lookup(instance).iter().map(endpoint).collect())
             }
             ("instances", []) => strings(&info.instances()),
-            ("wit", [Value::String(instance)]) => {
-                Value::Option(info.wit(instance).map(|files| Box::new(wit_files(&files))))
-            }
+            ("wit", [Value::String(instance)]) => Value::Option(
+                info.wit(instance)
+                    .map(|files| Box::new(reflect::files_value(&files))),
+            ),
             _ => {
                 return Err(CallError::Trap(format!(
                     "witmesh:mesh has no function `{function}` taking {} parameters",
@@ -49,15 +50,15 @@ pub fn endpoints(
     limits: Limits,
     node: &Arc<str>,
     in_flight: &InFlight,
-) -> Result<Vec<serve::Endpoint>, WitError> {
-    let set = WitSet::from_wit_str("witmesh.wit", MESH_WIT)?;
+) -> Vec<serve::Endpoint> {
+    let set = reflect::mesh();
     let imp: Arc<dyn Builtin> = Arc::new(MeshApi { info: info.clone() });
     let mut out = Vec::new();
     for (instance, funcs) in set.instances() {
         for f in funcs {
             out.push(serve::Endpoint {
                 imp: Implementation::Builtin {
-                    func: Arc::new(Func::new(&set, &instance, f)),
+                    func: Arc::new(Func::new(set, &instance, f)),
                     imp: imp.clone(),
                 },
                 limits,
@@ -66,42 +67,7 @@ pub fn endpoints(
             });
         }
     }
-    Ok(out)
-}
-
-/// The files of a `reflect.wit` answer (`option<list<wit-file>>`); `None` for `none` or a
-/// value of another shape.
-pub fn wit_files_of(answer: &Value) -> Option<Vec<(String, String)>> {
-    let Value::Option(Some(list)) = answer else {
-        return None;
-    };
-    let Value::List(files) = list.as_ref() else {
-        return None;
-    };
-    files
-        .iter()
-        .map(|f| match f {
-            Value::Record(v) => match v.as_slice() {
-                [Value::String(n), Value::String(t)] => Some((n.clone(), t.clone())),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-fn wit_files(files: &[(String, String)]) -> Value {
-    Value::List(
-        files
-            .iter()
-            .map(|(name, text)| {
-                Value::Record(vec![
-                    Value::String(name.clone()),
-                    Value::String(text.clone()),
-                ])
-            })
-            .collect(),
-    )
+    out
 }
 
 fn strings(v: &[String]) -> Value {
@@ -154,9 +120,10 @@ mod tests {
     use witmesh_proto::codec::encode_values;
 
     use super::*;
+    use witmesh_proto::WitSet;
 
-    fn set() -> WitSet {
-        WitSet::from_wit_str("witmesh.wit", MESH_WIT).unwrap()
+    fn set() -> &'static WitSet {
+        reflect::mesh()
     }
 
     /// Each builder's value encodes with the WIT types it claims, so a change to one side

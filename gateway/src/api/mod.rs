@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use witmesh_proto::wit::MESH_WIT;
-use witmesh_proto::WitSet;
+use witmesh_proto::wit::reflect;
 
 use crate::host::LoadedComponent;
 use crate::route::discovery::{Announcement, Table};
-use crate::route::{version, RouteView, Router};
+use crate::route::{RouteView, Router};
 use crate::serve::InFlight;
+use witmesh_proto::wit::version;
 
 /// A node's liveness and readiness (`witmesh:mesh/health.status`).
 #[derive(Debug, Clone, Serialize)]
@@ -89,7 +89,6 @@ pub struct NodeInfo {
     node: String,
     started: Instant,
     components: Vec<Arc<LoadedComponent>>,
-    mesh_wit: Option<WitSet>,
     config: serde_json::Value,
     /// Set once the listeners are bound: what this node serves, and where.
     me: OnceLock<Announcement>,
@@ -122,7 +121,6 @@ impl NodeInfo {
             node: node.to_owned(),
             started: Instant::now(),
             components,
-            mesh_wit: WitSet::from_wit_str("witmesh.wit", MESH_WIT).ok(),
             config: serde_json::Value::Null,
             me: OnceLock::new(),
             shutdown,
@@ -233,10 +231,7 @@ impl NodeInfo {
             .iter()
             .find(|c| c.exports.iter().any(|e| e.func.instance == instance))
             .map(|c| &c.wit)
-            .or(self
-                .mesh_wit
-                .as_ref()
-                .filter(|_| instance.starts_with(mesh::PACKAGE)))?;
+            .or(Some(reflect::mesh()).filter(|_| instance.starts_with(mesh::PACKAGE)))?;
         set.wit_files_of(instance).ok()
     }
 

@@ -9,14 +9,12 @@ use clap::Args;
 use witmesh_config::{HostPort, HumanDuration};
 use witmesh_proto::codec::Limits;
 use witmesh_proto::text::{json, wave};
-use witmesh_proto::wit::MESH_WIT;
+use witmesh_proto::wit::reflect;
 use witmesh_proto::{Func, Value, WitSet};
 
 use super::Failure;
+use crate::call::stream::{is_byte_stream, streams_bytes, ByteStream, StreamAnswer};
 use crate::client::{CallFailure, Caller, FailureKind};
-use crate::transport::bytes_stream::{
-    is_byte_stream, streams_bytes, Answer as StreamAnswer, ByteStream,
-};
 use witmesh_proto::value::StreamValue;
 
 /// Where the server is.
@@ -177,8 +175,8 @@ pub(super) fn failure(f: &CallFailure) -> Failure {
 }
 
 fn mesh_func(instance: &str, name: &str) -> Result<Func, Failure> {
-    let set = WitSet::from_wit_str("witmesh.wit", MESH_WIT).map_err(anyhow::Error::from)?;
-    set.func(instance, name)
+    reflect::mesh()
+        .func(instance, name)
         .map_err(|e| Failure::new(e.to_string()))
 }
 
@@ -265,7 +263,7 @@ async fn reflect(
         )
         .await
         .map_err(|e| no_reflection(&e))?;
-    let Some(files) = results.first().and_then(crate::api::mesh::wit_files_of) else {
+    let Some(files) = results.first().and_then(reflect::files_of) else {
         return Err(failure(&CallFailure::unknown(format!(
             "the server does not serve `{instance}`"
         ))));
@@ -406,7 +404,7 @@ async fn call_streaming(caller: &Caller, func: &Func, args: &CallArgs) -> Result
                 let chunk = chunk.map_err(|e| {
                     failure(&CallFailure::from_attempt(
                         &args.target,
-                        &crate::transport::AttemptError::Lost {
+                        &crate::call::AttemptError::Lost {
                             reason: format!("the result stream broke: {e}"),
                             results_started: true,
                         },

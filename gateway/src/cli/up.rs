@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use witmesh_config::{ComponentConfig, Config, Transport, ValidateOptions, EXIT_CONFIG_ERROR};
+use witmesh_config::{ComponentConfig, Config, ValidateOptions, EXIT_CONFIG_ERROR};
 
 use super::Failure;
 use crate::node::{ComponentSource, Node};
@@ -72,52 +72,6 @@ pub struct UpArgs {
     admin: Option<SocketAddr>,
 }
 
-/// The `[[routes]]` entry (and, for QUIC, the `[[peers]]` entry) a `--route` flag stands for.
-fn route_flag(
-    spec: &str,
-    n: usize,
-) -> Result<
-    (
-        witmesh_config::RouteConfig,
-        Option<witmesh_config::PeerConfig>,
-    ),
-    String,
-> {
-    let (instance, target) = spec.split_once('=').ok_or_else(|| {
-        format!("--route `{spec}` is not INSTANCE=nats:PREFIX or INSTANCE=quic://HOST:PORT")
-    })?;
-    let mut route = witmesh_config::RouteConfig {
-        instance: instance.to_owned(),
-        via: Transport::Nats,
-        peers: Vec::new(),
-        timeout: witmesh_config::DEFAULT_ROUTE_TIMEOUT,
-        retries: witmesh_config::DEFAULT_ROUTE_RETRIES,
-        nats_prefix: None,
-    };
-    if let Some(prefix) = target.strip_prefix("nats:") {
-        route.nats_prefix = Some(prefix.to_owned());
-        Ok((route, None))
-    } else if let Some(addr) = target.strip_prefix("quic://") {
-        let addr = addr
-            .parse()
-            .map_err(|e| format!("--route `{spec}`: `{addr}` is not HOST:PORT: {e}"))?;
-        let name = format!("route-{n}");
-        route.via = Transport::Quic;
-        route.peers = vec![name.clone()];
-        let peer = witmesh_config::PeerConfig {
-            name,
-            quic: Some(addr),
-            server_name: None,
-            nats_prefix: None,
-        };
-        Ok((route, Some(peer)))
-    } else {
-        Err(format!(
-            "--route `{spec}`: the target `{target}` must start with `nats:` or `quic://`"
-        ))
-    }
-}
-
 impl UpArgs {
     fn config(&self) -> Result<(Config, bool), Failure> {
         let bad = |e: witmesh_config::ConfigErrors, what: &str| Failure {
@@ -174,56 +128,13 @@ impl UpArgs {
             cfg.http.enabled = true;
             cfg.http.listen = addr;
         }
-        for spec in &self.http_routes {
-            let Some((at, target)) = spec.split_once('=') else {
-                return Err(Failure {
-                    message: format!(
-                        "--http-route `{spec}` is not PREFIX=COMPONENT or PREFIX=@mesh[:LINK] (e.g. /=hello)"
-                    ),
-                    status: EXIT_CONFIG_ERROR as u8,
-                });
-            };
-            let (host, prefix) = match at.find('/') {
-                Some(0) => (None, at.to_owned()),
-                Some(i) => (Some(at[..i].to_owned()), at[i..].to_owned()),
-                None => (Some(at.to_owned()), "/".to_owned()),
-            };
-            let (component, forward, link) = match target.strip_prefix("@mesh") {
-                Some("") => (None, true, None),
-                Some(rest) => match rest.strip_prefix(':').filter(|l| !l.is_empty()) {
-                    Some(link) => (None, true, Some(link.to_owned())),
-                    None => {
-                        return Err(Failure {
-                            message: format!(
-                                "--http-route `{spec}`: forward with `@mesh`, or `@mesh:LINK` for a [[mesh.links]] entry"
-                            ),
-                            status: EXIT_CONFIG_ERROR as u8,
-                        })
-                    }
-                },
-                None => (Some(target.to_owned()), false, None),
-            };
-            cfg.http.routes.push(witmesh_config::HttpRouteConfig {
-                component,
-                forward,
-                link,
-                path_prefix: prefix,
-                host,
-            });
-        }
         if let Some(addr) = self.admin {
             cfg.admin.enabled = true;
             cfg.admin.listen = addr;
         }
         cfg.quic.trusted_ca.extend(self.cas.iter().cloned());
-        for (n, spec) in self.routes.iter().enumerate() {
-            let (route, peer) = route_flag(spec, n).map_err(|message| Failure {
-                message,
-                status: EXIT_CONFIG_ERROR as u8,
-            })?;
-            cfg.routes.push(route);
-            cfg.peers.extend(peer);
-        }
+        cfg.add_route_flags(&self.routes, &self.http_routes)
+            .map_err(|e| bad(e, "the command line"))?;
         if cfg.quic.enabled && cfg.quic.cert.is_none() && cfg.quic.dev_ca_out.is_none() {
             let out = PathBuf::from(DEFAULT_DEV_CERT_OUT);
             if let Some(dir) = out.parent() {
@@ -291,7 +202,7 @@ async fn serve(cfg: Config, bundled: bool) -> Result<(), Failure> {
         {
             eprintln!(
                 "QUIC uses a development certificate for {}; clients trust it from {}",
-                crate::listen::tls::DEV_CERT_NAMES.join(", "),
+                crate::transport::tls::DEV_CERT_NAMES.join(", "),
                 out.display()
             );
         }

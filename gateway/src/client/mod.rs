@@ -2,10 +2,9 @@
 //! gateway): one call of a function whose types are known, over NATS, QUIC or this node's
 //! router, with a deadline and a typed failure that maps to an exit status and an HTTP status.
 
-mod failure;
 mod http;
 
-pub use failure::{CallFailure, FailureKind};
+pub use crate::call::{CallFailure, FailureKind};
 pub use http::HttpCaller;
 
 use std::sync::Arc;
@@ -16,12 +15,12 @@ use witmesh_config::HostPort;
 use witmesh_proto::codec::{encode_values, Limits};
 use witmesh_proto::{Func, Value};
 
+use crate::call::AttemptError;
+use crate::call::{ByteStream, StreamAnswer};
 use crate::route::open::Invoker;
 use crate::route::Router;
-use crate::transport::bytes_stream::{Answer as StreamAnswer, ByteStream};
 use crate::transport::nats::NatsOut;
 use crate::transport::quic::QuicOut;
-use crate::transport::AttemptError;
 
 /// Where calls go.
 pub enum Caller {

@@ -21,8 +21,9 @@ use witmesh_proto::{Func, Value};
 
 use super::convert::{from_vals, to_vals, NoHandles};
 use super::state::CallState;
-use crate::route::Router;
-use crate::transport::bytes_stream::{is_byte_stream, streams_bytes, Answer, ByteStream};
+use crate::call::stream::{is_byte_stream, streams_bytes, ByteStream, StreamAnswer};
+use crate::call::{Forward, Importer};
+use witmesh_proto::wit::version;
 
 /// Most bytes taken from the component in one write before they go on the wire: writes of
 /// any size become chunks of at most this, so what is held per stream stays bounded.
@@ -34,12 +35,12 @@ const MAX_CHUNK: usize = 64 << 10;
 const QUEUED_CHUNKS: usize = 4;
 
 /// Links the `async func` import `name` (the component model's name of `func`) to the
-/// router: with [`Router::call_stream`] when it streams bytes, else [`Router::call`].
+/// mesh: with [`Forward::call_stream`] when it streams bytes, else [`Forward::call`].
 pub(super) fn link(
     inst: &mut LinkerInstance<'_, CallState>,
     name: &str,
     func: Arc<Func>,
-    router: Arc<Router>,
+    router: Arc<dyn Forward>,
     caller: Arc<str>,
 ) -> wasmtime::Result<()> {
     inst.func_new_concurrent(name, move |accessor, _ty, params, results| {
@@ -47,24 +48,27 @@ pub(super) fn link(
         Box::pin(async move {
             let (deadline, link, values, input) = accessor.with(|mut access| {
                 let data = access.get();
-                let versionless = crate::route::version::split(&func.instance).0;
+                let versionless = version::split(&func.instance).0;
                 let (deadline, link) = (data.deadline, data.links.get(versionless).cloned());
                 let (values, input) = lower_params(&mut access, &func, params)?;
                 wasmtime::Result::<_>::Ok((deadline, link, values, input))
             })?;
+            let from = Importer {
+                component: &caller,
+                link: link.as_deref(),
+                deadline,
+            };
             let answer = if streams_bytes(&func) {
-                router
-                    .call_stream(&caller, link.as_deref(), &func, values, input, deadline)
-                    .await
+                router.clone().call_stream(from, &func, values, input).await
             } else {
                 router
-                    .call(&caller, link.as_deref(), &func, values, deadline)
+                    .call(from, &func, values, None)
                     .await
-                    .map(Answer::Values)
+                    .map(|(values, _)| StreamAnswer::Values(values))
             };
             let answer = answer.map_err(wasmtime::Error::new)?;
             accessor.with(|mut access| match answer {
-                Answer::Values(values) => {
+                StreamAnswer::Values(values) => {
                     let vals = to_vals(&func.results, &values, &mut NoHandles)
                         .map_err(wasmtime::Error::new)?;
                     for (slot, v) in results.iter_mut().zip(vals) {
@@ -72,7 +76,7 @@ pub(super) fn link(
                     }
                     Ok(())
                 }
-                Answer::Stream(data) => {
+                StreamAnswer::Stream(data) => {
                     let reader = StreamReader::new(&mut access, WireBytes::new(data, &func))?;
                     let slot = results.first_mut().ok_or_else(|| {
                         wasmtime::Error::msg(format!("`{}` has no result slot", func.name))

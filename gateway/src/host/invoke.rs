@@ -24,9 +24,7 @@ use super::convert::{from_vals, to_vals, ConvertError, Handles, NoHandles};
 use super::resident::{ExportTable, Resident};
 use super::state::CallState;
 use super::{wasi, Export, LoadedComponent};
-use crate::route::ForwardError;
-use crate::transport::bytes_stream::ByteStream;
-use crate::transport::failure::Class;
+use crate::call::{ByteStream, Class, ForwardError};
 
 /// Why a call failed. Each ends that call only.
 #[derive(Debug, thiserror::Error)]

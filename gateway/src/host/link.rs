@@ -1,6 +1,6 @@
 //! Imports nothing in this host provides, linked to the router: each imported function becomes
-//! a host function that hands the call to [`crate::route::Router`], which finds a provider on
-//! this node or elsewhere in the mesh.
+//! a host function that hands the call to the mesh ([`crate::call::Forward`]), which finds a
+//! provider on this node or elsewhere.
 
 use std::sync::Arc;
 
@@ -13,8 +13,9 @@ use super::convert::{from_vals, to_vals};
 use super::remote::{ResourceTypes, StoreHandles};
 use super::state::CallState;
 use super::LoadError;
-use crate::route::Router;
-use crate::transport::bytes_stream;
+use crate::call::stream as bytes_stream;
+use crate::call::{Forward, Importer};
+use witmesh_proto::wit::version;
 
 /// Why values of `ty` cannot be forwarded, if they cannot: handles only of resources that a
 /// forwarded interface defines can travel, and streams only as a lone `stream<u8>`
@@ -72,7 +73,7 @@ pub(super) fn forward_imports(
     linker: &mut Linker<CallState>,
     wit: &WitSet,
     names: &[String],
-    router: &Arc<Router>,
+    router: &Arc<dyn Forward>,
     component: &Arc<str>,
 ) -> Result<(Vec<String>, Vec<String>), LoadError> {
     let resolve = wit.resolve();
@@ -169,22 +170,20 @@ pub(super) fn forward_imports(
                 Box::new(async move {
                     let (deadline, link) = {
                         let data = store.data();
-                        let versionless = crate::route::version::split(&func.instance).0;
+                        let versionless = version::split(&func.instance).0;
                         (data.deadline, data.links.get(versionless).cloned())
                     };
                     let mut handles = StoreHandles::new(&mut store, &resources, None);
                     let values = from_vals(&func.params, params, &mut handles)
                         .map_err(wasmtime::Error::new)?;
                     let pin = handles.pin.take();
+                    let from = Importer {
+                        component: &caller,
+                        link: link.as_deref(),
+                        deadline,
+                    };
                     let (out, origin) = router
-                        .call_pinned(
-                            &caller,
-                            link.as_deref(),
-                            &func,
-                            values,
-                            deadline,
-                            pin.as_ref(),
-                        )
+                        .call(from, &func, values, pin.as_ref())
                         .await
                         .map_err(wasmtime::Error::new)?;
                     let mut handles = StoreHandles::new(&mut store, &resources, Some(origin));

@@ -29,10 +29,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::Engine;
-use witmesh_proto::{Func, WitSet};
+use witmesh_proto::{Func, Value, WitSet};
 
 pub use engine::{new_engine, spawn_epoch_ticker, Abi, EpochTicker, PoolSize, EPOCH_TICK};
 pub use invoke::CallError;
+
+use crate::call::{Forward, Local, LocalCall, LocalFailure};
 use state::CallState;
 
 /// Why a component could not be loaded.
@@ -142,7 +144,7 @@ pub struct Export {
 impl Export {
     fn new(func: Func, index: ComponentExportIndex) -> Self {
         // A lone `stream<u8>` parameter is no resource: such a call runs in a pool instance.
-        let handles = !crate::transport::bytes_stream::is_byte_stream(&func.params)
+        let handles = !crate::call::stream::is_byte_stream(&func.params)
             && func
                 .params
                 .iter()
@@ -181,7 +183,7 @@ impl LoadedComponent {
         path: &Path,
         policy: Policy,
         only: &[String],
-        router: Option<&Arc<crate::route::Router>>,
+        router: Option<&Arc<dyn Forward>>,
     ) -> Result<Self, LoadError> {
         let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile {
             path: path.to_owned(),
@@ -229,7 +231,7 @@ impl LoadedComponent {
                 .chain(
                     forwarded
                         .iter()
-                        .filter(|i| !router.is_some_and(|r| r.could_serve(i, &[])))
+                        .filter(|i| !router.is_some_and(|r| r.could_serve(i)))
                         .cloned(),
                 )
                 .collect();
@@ -329,4 +331,41 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
         }
     }
     out
+}
+
+/// The router calls this node's components through [`Local`].
+impl Local for LoadedComponent {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn func(&self, export: usize) -> Option<&Func> {
+        self.exports.get(export).map(|e| &e.func)
+    }
+
+    fn export_count(&self) -> usize {
+        self.exports.len()
+    }
+
+    fn call<'a>(
+        &'a self,
+        export: usize,
+        params: &'a [Value],
+        deadline: std::time::Instant,
+    ) -> LocalCall<'a> {
+        Box::pin(async move {
+            let Some(e) = self.exports.get(export) else {
+                return Err(LocalFailure {
+                    class: crate::call::Class::UnknownFunction,
+                    message: format!("component {} has no export #{export}", self.name),
+                });
+            };
+            LoadedComponent::call(self, e, params, deadline.into())
+                .await
+                .map_err(|e| LocalFailure {
+                    class: e.wire_class(),
+                    message: e.to_string(),
+                })
+        })
+    }
 }

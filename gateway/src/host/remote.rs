@@ -13,7 +13,7 @@ use witmesh_proto::{Ty, Value};
 
 use super::convert::{ConvertError, Handles};
 use super::state::CallState;
-use crate::route::Pin;
+use crate::call::Issuer;
 
 /// Most remote handles one component instance may hold at once.
 pub const MAX_REMOTE_HANDLES: usize = 4096;
@@ -24,7 +24,7 @@ pub struct RemoteHandle {
     /// The handle's bytes, as the provider sent them.
     pub bytes: Bytes,
     /// Where it lives.
-    pub origin: Pin,
+    pub origin: Issuer,
 }
 
 /// One store's remote handles, by rep.
@@ -96,9 +96,9 @@ pub struct StoreHandles<'a, 's> {
     store: &'a mut StoreContextMut<'s, CallState>,
     types: &'a ResourceTypes,
     /// The provider every handle passed so far came from.
-    pub pin: Option<Pin>,
+    pub pin: Option<Issuer>,
     /// The provider that answered, recorded on handles in the results.
-    origin: Option<Pin>,
+    origin: Option<Issuer>,
 }
 
 impl<'a, 's> StoreHandles<'a, 's> {
@@ -106,7 +106,7 @@ impl<'a, 's> StoreHandles<'a, 's> {
     pub fn new(
         store: &'a mut StoreContextMut<'s, CallState>,
         types: &'a ResourceTypes,
-        origin: Option<Pin>,
+        origin: Option<Issuer>,
     ) -> Self {
         StoreHandles {
             store,

@@ -9,16 +9,15 @@ use hyper::{HeaderMap, Request, StatusCode};
 use wrpc_transport::Invoke;
 
 use super::response::{problem, Answer, BodyError};
-use super::wrpc_http::{
+use crate::call::{AttemptError, Class, RemoteFailure};
+use crate::client::{CallFailure, FailureKind};
+use crate::interfaces::wrpc_http::{
     self, body_from_wire, body_to_wire, describe, fields_from_headers, headers_from_fields,
     method_to_wire, ErrorCode, Scheme,
 };
-use crate::client::{CallFailure, FailureKind};
 use crate::route::open::{Invoker, Opened, Purpose};
 use crate::route::Router;
 use crate::transport::call::not_taken;
-use crate::transport::failure::Class;
-use crate::transport::{AttemptError, RemoteFailure};
 
 /// Headers that describe one connection rather than the request, which do not cross a hop.
 const HOP_BY_HOP: [&str; 8] = [

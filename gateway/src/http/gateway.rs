@@ -27,15 +27,13 @@ use super::response::{bytes, json as json_answer, problem, Answer, BodyError};
 use super::server::{Handler, HttpServer, ListenError};
 use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
+use crate::call::stream::{is_byte_stream, streams_bytes, ByteStream, StreamAnswer};
+use crate::call::AttemptError;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
 use crate::route::open::Purpose;
 use crate::route::Router;
 use crate::telemetry::{trace, TraceContext};
-use crate::transport::bytes_stream::{
-    is_byte_stream, streams_bytes, Answer as StreamAnswer, ByteStream,
-};
-use crate::transport::AttemptError;
 use futures::StreamExt as _;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use witmesh_proto::value::StreamValue;

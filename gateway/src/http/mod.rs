@@ -7,4 +7,3 @@ pub mod gateway;
 pub mod openapi;
 pub mod response;
 pub mod server;
-pub mod wrpc_http;

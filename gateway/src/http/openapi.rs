@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value as Json};
 use witmesh_proto::text::schema::schema;
 use witmesh_proto::Func;
 
-use crate::transport::bytes_stream::is_byte_stream;
-pub use crate::transport::bytes_stream::streams_bytes;
+use crate::call::stream::is_byte_stream;
+pub use crate::call::stream::streams_bytes;
 
 use crate::api::catalog::Entry;
 

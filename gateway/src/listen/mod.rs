@@ -4,7 +4,6 @@
 pub mod frame_guard;
 pub mod nats;
 pub mod quic;
-pub mod tls;
 
 use std::time::Duration;
 

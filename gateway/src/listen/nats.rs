@@ -10,10 +10,13 @@ use witmesh_config::NatsConfig;
 use wrpc_transport::Serve as _;
 
 use super::dispatch;
+use crate::call::Class;
 use crate::host::LoadedComponent;
-use crate::serve::http_bridge::HttpBridge;
+use crate::serve::http_bridge::{Budget, HttpBridge};
 use crate::serve::{CallMeta, Endpoint, Report};
+use crate::telemetry::metrics::Wire;
 use crate::transport::failure::{HEADER_DEADLINE_MS, HEADER_ERROR_TO};
+use crate::transport::nats::publish_report;
 use wrpc_transport_nats::NatsContext;
 
 /// Longest the last flush at shutdown may take.
@@ -27,7 +30,7 @@ const MAX_REPORT_SUBJECT: usize = 256; // inbox subjects are well under 100 byte
 fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
     let Some(headers) = cx.headers else {
         return CallMeta {
-            transport: "nats",
+            transport: Wire::Nats,
             ..CallMeta::default()
         };
     };
@@ -40,22 +43,53 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
                 && s.len() <= MAX_REPORT_SUBJECT
                 && !s.contains(['*', '>', ' ', '\t', '\r', '\n'])
         })
-        .map_or(Report::None, |s| Report::Nats {
-            nats: nats.clone(),
-            subject: s.to_owned(),
+        .map(|s| {
+            Box::new(NatsReport {
+                nats: nats.clone(),
+                subject: s.to_owned(),
+            }) as Box<dyn Report>
         });
     let trace =
         crate::telemetry::TraceContext::from_headers(|n| headers.get(n).map(|v| v.as_str()));
     CallMeta {
         budget,
         report,
-        transport: "nats",
+        transport: Wire::Nats,
         trace,
     }
 }
 
+/// A failure report published to the subject a witmesh caller named.
+struct NatsReport {
+    nats: async_nats::Client,
+    subject: String,
+}
+
+impl Report for NatsReport {
+    fn send<'a>(
+        &'a self,
+        class: Class,
+        node: &'a str,
+        message: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(publish_report(
+            &self.nats,
+            &self.subject,
+            class,
+            node,
+            message,
+        ))
+    }
+}
+
+impl Budget for NatsContext {
+    fn budget(&self) -> Option<std::time::Duration> {
+        self.headers.as_ref().and_then(budget)
+    }
+}
+
 /// The remaining budget a witmesh caller sent with a call, if it sent one.
-pub(crate) fn budget(headers: &async_nats::HeaderMap) -> Option<std::time::Duration> {
+fn budget(headers: &async_nats::HeaderMap) -> Option<std::time::Duration> {
     headers
         .get(HEADER_DEADLINE_MS)
         .and_then(|v| v.as_str().parse::<u64>().ok())
@@ -153,7 +187,7 @@ impl NatsListener {
             );
         }
         if let Some(component) = bridge {
-            HttpBridge::new(component, "nats")
+            HttpBridge::new(component, Wire::Nats)
                 .serve(&wrpc, shutdown.clone(), tracker.clone())
                 .await
                 .context("cannot subscribe for wrpc:http")?;
@@ -168,7 +202,7 @@ impl NatsListener {
             )
             .await
             .with_context(|| format!("cannot set up wRPC over NATS under `{at}`"))?;
-            HttpBridge::new(component.clone(), "nats")
+            HttpBridge::new(component.clone(), Wire::Nats)
                 .serve(&client, shutdown.clone(), tracker.clone())
                 .await
                 .with_context(|| format!("cannot subscribe for wrpc:http under `{at}`"))?;

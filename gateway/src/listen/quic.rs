@@ -20,7 +20,9 @@ use wrpc_transport::Serve as _;
 
 use super::dispatch;
 use super::frame_guard::FrameGuard;
+use crate::call::Class;
 use crate::host::LoadedComponent;
+use crate::serve::http_bridge::Budget;
 use crate::serve::http_bridge::HttpBridge;
 use crate::serve::{CallMeta, Endpoint, Report};
 use crate::telemetry::metrics;
@@ -42,6 +44,35 @@ pub struct StreamCx {
     code: FailCode,
     notices: Notices,
     stream: u64,
+}
+
+/// A failed call's report: a notice with the message when the caller asked for notices,
+/// then the class's code, which the stream is reset with.
+struct QuicReport {
+    code: FailCode,
+    notices: Notices,
+    stream: u64,
+}
+
+impl Report for QuicReport {
+    fn send<'a>(
+        &'a self,
+        class: Class,
+        node: &'a str,
+        message: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            self.notices.send(self.stream, class, node, message).await;
+            self.code.store(class.quic_code(), Ordering::Release);
+        })
+    }
+}
+
+impl Budget for StreamCx {
+    fn budget(&self) -> Option<Duration> {
+        // QUIC carries no metadata beside the call.
+        None
+    }
 }
 
 /// The application error code a stream is stopped with once it is done (as upstream's QUIC
@@ -84,12 +115,12 @@ impl QuicListener {
                 .with_context(|| format!("cannot serve `{}.{}`", func.instance, func.name))?;
             let meta = |cx: StreamCx| CallMeta {
                 budget: None,
-                report: Report::Quic {
+                report: Some(Box::new(QuicReport {
                     code: cx.code,
                     notices: cx.notices,
                     stream: cx.stream,
-                },
-                transport: "quic",
+                })),
+                transport: metrics::Wire::Quic,
                 trace: Default::default(),
             };
             dispatch(
@@ -101,7 +132,7 @@ impl QuicListener {
             );
         }
         if let Some(component) = bridge {
-            HttpBridge::new(component, "quic")
+            HttpBridge::new(component, metrics::Wire::Quic)
                 .serve(&*wrpc, shutdown.clone(), tracker.clone())
                 .await
                 .context("cannot serve wrpc:http")?;
@@ -192,10 +223,10 @@ async fn accept_streams(
                         &metrics::Call {
                             instance: metrics::OTHER,
                             function: metrics::OTHER,
-                            direction: "inbound",
-                            transport: "quic",
+                            direction: metrics::Direction::Inbound,
+                            transport: metrics::Wire::Quic,
                             peer: "",
-                            outcome: "unknown-function",
+                            outcome: Some(Class::UnknownFunction),
                         },
                         Duration::ZERO,
                     );

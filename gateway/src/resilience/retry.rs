@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::transport::failure::Class;
+use crate::call::Class;
 
 /// Window over which the retry budget counts calls and retries.
 pub const BUDGET_WINDOW: Duration = Duration::from_secs(10); // Linkerd's: long enough to smooth bursts

@@ -9,17 +9,20 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 
-use super::Failed;
-use super::{ForwardError, Last, Provider, Router, Target};
-use crate::telemetry::metrics;
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
 
-use crate::transport::bytes_stream::{self, Answer as StreamAnswer, ByteStream};
+use super::retry::{Attempt, Tried};
+use super::{Last, Router};
+use crate::call::deadline::attempt_within;
+use crate::call::{
+    Address, AttemptError, ByteStream, ForwardError, Provider, StreamAnswer, Target,
+};
+use crate::telemetry::metrics;
+use crate::transport::bytes_stream;
 use crate::transport::call::NoReports;
 use crate::transport::nats::NatsReports;
 use crate::transport::quic::OneStream;
-use crate::transport::{Address, AttemptError};
 
 /// How to reach the chosen provider.
 pub enum Invoker {
@@ -133,6 +136,81 @@ impl Opened {
     }
 }
 
+/// The attempts of a call that streams bytes: each opens a provider not tried yet, and the
+/// parameter stream goes again only while it can be replayed whole.
+struct StreamCall<'a> {
+    router: &'a Arc<Router>,
+    caller: &'a str,
+    link: Option<&'a str>,
+    func: &'a Func,
+    params: Vec<Value>,
+    streams_in: bool,
+    input: Option<ByteStream>,
+    outer: Option<Instant>,
+    started: Instant,
+    /// The call's one deadline, set by its first attempt.
+    deadline: Option<Instant>,
+    tried: Vec<String>,
+}
+
+impl Attempt<StreamAnswer> for StreamCall<'_> {
+    async fn run(&mut self, attempts: u32) -> Result<Tried<StreamAnswer>, ForwardError> {
+        let (router, func) = (self.router, self.func);
+        if let Some(d) = self.deadline.filter(|d| Instant::now() >= *d) {
+            return Err(ForwardError::Deadline {
+                instance: func.instance.clone(),
+                func: func.name.clone(),
+                timeout: d.saturating_duration_since(self.started),
+                attempts: attempts - 1,
+                provider: self.tried.last().cloned().unwrap_or_default(),
+            });
+        }
+        let mut opened = router
+            .open_avoiding(
+                self.caller,
+                &func.instance,
+                &func.name,
+                self.link,
+                Purpose::Values,
+                &self.tried,
+            )
+            .await?;
+        // One deadline for the call, set by its first attempt; `attempt_timeout` bounds each.
+        let outer = self.outer;
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| outer.map_or(opened.deadline, |o| o.min(opened.deadline)));
+        let now = Instant::now();
+        let attempt_deadline = router
+            .mesh
+            .attempt_timeout
+            .map_or(deadline, |t| deadline.min(now + t.get()));
+        let provided = opened.provided().to_owned();
+        let run = opened.invoker.call_bytes_stream(
+            &provided,
+            func,
+            self.params.clone(),
+            &mut self.input,
+            true,
+            router.limits,
+        );
+        let result = attempt_within(attempt_deadline, run).await;
+        let (key, max_attempts) = (opened.key.clone(), opened.max_attempts);
+        router.close(opened, result.as_ref().err());
+        let consumed = self.streams_in && self.input.is_none();
+        self.tried.push(key.clone());
+        Ok(match result {
+            Ok(answer) => Tried::Answered(answer),
+            Err(error) => Tried::Failed {
+                error,
+                key,
+                deadline,
+                allowed: !consumed && attempts < max_attempts,
+            },
+        })
+    }
+}
+
 /// What a call through [`Router::open`] is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -218,7 +296,11 @@ impl Router {
                         key: keys[i].clone(),
                         last: Last::of(provider),
                         started,
-                        _running: metrics::global().running(instance, function, "outbound"),
+                        _running: metrics::global().running(
+                            instance,
+                            function,
+                            metrics::Direction::Outbound,
+                        ),
                         router: self.clone(),
                         probe,
                         closed: false,
@@ -282,92 +364,24 @@ impl Router {
         link: Option<&str>,
         func: &Func,
         params: Vec<Value>,
-        mut input: Option<ByteStream>,
+        input: Option<ByteStream>,
         outer: Option<Instant>,
     ) -> Result<StreamAnswer, ForwardError> {
-        let streams_in = input.is_some();
-        let idempotent = self.mesh.is_idempotent(&func.instance, &func.name);
-        let started = Instant::now();
-        if let Ok(mut b) = self.budget.lock() {
-            b.record_call(started);
-        }
-        let mut deadline: Option<Instant> = None;
-        let mut tried = Vec::new();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            if let Some(d) = deadline.filter(|d| Instant::now() >= *d) {
-                return Err(ForwardError::Deadline {
-                    instance: func.instance.clone(),
-                    func: func.name.clone(),
-                    timeout: d.saturating_duration_since(started),
-                    attempts: attempts - 1,
-                    provider: tried.last().cloned().unwrap_or_default(),
-                });
-            }
-            let mut opened = self
-                .open_avoiding(
-                    caller,
-                    &func.instance,
-                    &func.name,
-                    link,
-                    Purpose::Values,
-                    &tried,
-                )
-                .await?;
-            // One deadline for the call, set by its first attempt; `attempt_timeout` bounds each.
-            let deadline = *deadline
-                .get_or_insert_with(|| outer.map_or(opened.deadline, |o| o.min(opened.deadline)));
-            let now = Instant::now();
-            let attempt_deadline = self
-                .mesh
-                .attempt_timeout
-                .map_or(deadline, |t| deadline.min(now + t.get()));
-            let budget = attempt_deadline.saturating_duration_since(now);
-            let provided = opened.provided().to_owned();
-            let run = opened.invoker.call_bytes_stream(
-                &provided,
-                func,
-                params.clone(),
-                &mut input,
-                true,
-                self.limits,
-            );
-            let result = match tokio::time::timeout(budget, run).await {
-                Ok(r) => r,
-                Err(_) => Err(AttemptError::Deadline { after: budget }),
-            };
-            let (key, max_attempts) = (opened.key.clone(), opened.max_attempts);
-            self.close(opened, result.as_ref().err());
-            let e = match result {
-                Ok(answer) => return Ok(answer),
-                Err(e) => e,
-            };
-            tracing::debug!(
-                caller,
-                instance = func.instance.as_str(),
-                function = func.name.as_str(),
-                provider = key.as_str(),
-                attempt = attempts,
-                class = e.class().as_str(),
-                "streaming attempt failed: {e}"
-            );
-            let consumed = streams_in && input.is_none();
-            let failed = Failed {
-                func,
-                attempt: &e,
-                attempts,
-                started,
-                deadline,
-                allowed: !consumed && attempts < max_attempts,
-                idempotent,
-            };
-            if let Some(err) = self.give_up(&failed, &key) {
-                return Err(err);
-            }
-            tried.push(key);
-            self.back_off(attempts, deadline).await;
-        }
+        let mut stream = StreamCall {
+            router: self,
+            caller,
+            link,
+            func,
+            params,
+            streams_in: input.is_some(),
+            input,
+            outer,
+            started: Instant::now(),
+            deadline: None,
+            tried: Vec::new(),
+        };
+        let started = stream.started;
+        self.drive(caller, func, started, &mut stream).await
     }
 
     /// Learns from a call made through [`Router::open`]: its latency (up to the answer) and
@@ -380,10 +394,10 @@ impl Router {
             &metrics::Call {
                 instance: &opened.instance,
                 function: &opened.function,
-                direction: "outbound",
+                direction: metrics::Direction::Outbound,
                 transport: opened.last.transport,
                 peer: &opened.last.peer,
-                outcome: failure.map_or("ok", |e| e.class().as_str()),
+                outcome: failure.map(AttemptError::class),
             },
             took,
         );

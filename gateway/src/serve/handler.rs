@@ -1,7 +1,5 @@
 //! listener → decode/type-check → call → encode, for one invocation.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -10,13 +8,11 @@ use tracing::Instrument as _;
 use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, ValuesDecoder};
 
 use super::{Endpoint, Implementation};
+use crate::call::stream::{is_byte_stream, stream_of};
+use crate::call::Class;
 use crate::host::CallError;
 use crate::telemetry::metrics::{self, Call};
 use crate::telemetry::{trace, TraceContext};
-use crate::transport::bytes_stream::{self, is_byte_stream};
-use crate::transport::failure::Class;
-use crate::transport::nats::publish_report;
-use crate::transport::notice::Notices;
 use wrpc_transport::Index;
 
 /// Why an invocation failed. The log says why; witmesh callers are told the class and the
@@ -69,59 +65,28 @@ impl ServeError {
     }
 }
 
-/// Where a failure report goes, when the caller is a witmesh peer that asked for one.
-#[derive(Clone, Default)]
-pub enum Report {
-    /// The caller asked for none (an upstream wRPC peer).
-    #[default]
-    None,
-    /// Publish to this subject on NATS.
-    Nats {
-        /// The connection to publish on.
-        nats: async_nats::Client,
-        /// The caller's report subject.
-        subject: String,
-    },
-    /// Reset the QUIC stream with the class's code (the listener reads the code from here),
-    /// and send the caller a notice with the message when it asked for notices.
-    Quic {
-        /// The code the stream is reset with.
-        code: Arc<AtomicU32>,
-        /// The connection's notices.
-        notices: Notices,
-        /// The call's stream id.
-        stream: u64,
-    },
-}
-
-impl Report {
-    async fn send(&self, class: Class, node: &str, message: &str) {
-        match self {
-            Report::None => {}
-            Report::Nats { nats, subject } => {
-                publish_report(nats, subject, class, node, message).await;
-            }
-            Report::Quic {
-                code,
-                notices,
-                stream,
-            } => {
-                notices.send(*stream, class, node, message).await;
-                code.store(class.quic_code(), Ordering::Release);
-            }
-        }
-    }
+/// How the listener that received a call tells a witmesh caller why it failed (over NATS a
+/// message to the caller's report subject, over QUIC a notice and a reset code). Listeners
+/// supply one only when the caller asked; upstream wRPC peers get none.
+pub trait Report: Send + Sync {
+    /// Tells the caller that `node` failed its call with `class`, saying `message`.
+    fn send<'a>(
+        &'a self,
+        class: Class,
+        node: &'a str,
+        message: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 }
 
 /// What a transport carries beside an invocation.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct CallMeta {
     /// The caller's remaining deadline, when it sent one.
     pub budget: Option<Duration>,
-    /// Where to report a failure.
-    pub report: Report,
+    /// Where to report a failure, when the caller asked.
+    pub report: Option<Box<dyn Report>>,
     /// The transport it came over, for metrics (`nats`, `quic`).
-    pub transport: &'static str,
+    pub transport: metrics::Wire,
     /// The caller's trace context (NATS headers; QUIC carries none).
     pub trace: TraceContext,
 }
@@ -137,7 +102,7 @@ where
     let _counted = ep.in_flight.enter();
     let func = ep.func();
     let m = metrics::global();
-    let _running = m.running(&func.instance, &func.name, "inbound");
+    let _running = m.running(&func.instance, &func.name, metrics::Direction::Inbound);
     let started = std::time::Instant::now();
     let mut sizes = Sizes::default();
     let span = tracing::info_span!(
@@ -147,7 +112,7 @@ where
         rpc.system = "wrpc",
         rpc.service = func.instance.as_str(),
         rpc.method = func.name.as_str(),
-        transport = meta.transport,
+        transport = meta.transport.as_str(),
         component = ep.owner(),
         outcome = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
@@ -158,18 +123,15 @@ where
     let result = serve(ep, meta.budget, rx, &mut tx, &mut sizes)
         .instrument(span.clone())
         .await;
-    let outcome = result
-        .as_ref()
-        .err()
-        .map_or("ok", |e| e.wire_class().as_str());
-    span.record("outcome", outcome);
+    let outcome = result.as_ref().err().map(ServeError::wire_class);
+    span.record("outcome", metrics::outcome(outcome));
     if result.is_err() {
         span.record("otel.status_code", "ERROR");
     }
     m.bytes(
         &func.instance,
         &func.name,
-        "inbound",
+        metrics::Direction::Inbound,
         sizes.params,
         sizes.results,
     );
@@ -177,7 +139,7 @@ where
         &Call {
             instance: &func.instance,
             function: &func.name,
-            direction: "inbound",
+            direction: metrics::Direction::Inbound,
             transport: meta.transport,
             peer: "",
             outcome,
@@ -197,7 +159,9 @@ where
         });
         let message = format!("in component {}, function {}: {e}", ep.owner(), func.name);
         // Reported before the results stream ends, so the caller has it when it sees the end.
-        meta.report.send(e.wire_class(), &ep.node, &message).await;
+        if let Some(report) = &meta.report {
+            report.send(e.wire_class(), &ep.node, &message).await;
+        }
     }
     drop(tx);
     result
@@ -268,9 +232,7 @@ where
     // buffering for this call while the component runs.
     drop(rx);
     let input = match sub {
-        Some(sub) => Some(
-            bytes_stream::stream_of(params.first(), sub, ep.limits).map_err(ServeError::Stream)?,
-        ),
+        Some(sub) => Some(stream_of(params.first(), sub, ep.limits).map_err(ServeError::Stream)?),
         None => None,
     };
     tracing::debug!(

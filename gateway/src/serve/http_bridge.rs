@@ -16,8 +16,9 @@ use wasmtime_wasi_http::p2::bindings::http::types::{
 };
 use wrpc_transport::Serve;
 
+use crate::call::Class;
 use crate::host::{CallError, LoadedComponent};
-use crate::http::wrpc_http::{
+use crate::interfaces::wrpc_http::{
     self, body_from_wire, body_to_wire, fields_from_headers, headers_from_fields, method_from_wire,
     ErrorCode, Request, Response, Scheme,
 };
@@ -27,12 +28,12 @@ use crate::telemetry::metrics;
 #[derive(Clone)]
 pub struct HttpBridge {
     component: Arc<LoadedComponent>,
-    transport: &'static str,
+    transport: metrics::Wire,
 }
 
 impl HttpBridge {
     /// Serves `component`'s wasi:http handler to calls arriving over `transport`.
-    pub fn new(component: Arc<LoadedComponent>, transport: &'static str) -> Self {
+    pub fn new(component: Arc<LoadedComponent>, transport: metrics::Wire) -> Self {
         HttpBridge {
             component,
             transport,
@@ -101,19 +102,6 @@ pub trait Budget {
     fn budget(&self) -> Option<Duration>;
 }
 
-impl Budget for wrpc_transport_nats::NatsContext {
-    fn budget(&self) -> Option<Duration> {
-        self.headers.as_ref().and_then(crate::listen::nats::budget)
-    }
-}
-
-impl Budget for crate::listen::quic::StreamCx {
-    fn budget(&self) -> Option<Duration> {
-        // QUIC carries no metadata beside the call.
-        None
-    }
-}
-
 impl<Ctx: Budget + Send> wrpc_http::Handler<Ctx> for HttpBridge {
     async fn handle(
         &self,
@@ -121,15 +109,19 @@ impl<Ctx: Budget + Send> wrpc_http::Handler<Ctx> for HttpBridge {
         request: Request,
     ) -> anyhow::Result<Result<Response, ErrorCode>> {
         let m = metrics::global();
-        let _running = m.running(wrpc_http::INSTANCE, wrpc_http::FUNCTION, "inbound");
+        let _running = m.running(
+            wrpc_http::INSTANCE,
+            wrpc_http::FUNCTION,
+            metrics::Direction::Inbound,
+        );
         let started = Instant::now();
         let result = self.answer(request, cx.budget()).await;
         let outcome = match &result {
-            Ok(_) => "ok",
-            Err(ErrorCode::HttpResponseTimeout) => "deadline",
-            Err(ErrorCode::ConnectionLimitReached) => "overloaded",
-            Err(ErrorCode::HttpProtocolError) => "bad-params",
-            Err(_) => "trap",
+            Ok(_) => None,
+            Err(ErrorCode::HttpResponseTimeout) => Some(Class::Deadline),
+            Err(ErrorCode::ConnectionLimitReached) => Some(Class::Overloaded),
+            Err(ErrorCode::HttpProtocolError) => Some(Class::BadParams),
+            Err(_) => Some(Class::Trap),
         };
         if let Err(e) = &result {
             tracing::warn!(
@@ -142,7 +134,7 @@ impl<Ctx: Budget + Send> wrpc_http::Handler<Ctx> for HttpBridge {
             &metrics::Call {
                 instance: wrpc_http::INSTANCE,
                 function: wrpc_http::FUNCTION,
-                direction: "inbound",
+                direction: metrics::Direction::Inbound,
                 transport: self.transport,
                 peer: "",
                 outcome,

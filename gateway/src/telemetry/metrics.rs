@@ -4,6 +4,8 @@
 //! caller cannot grow the label sets.
 
 use std::sync::OnceLock;
+
+use crate::call::Class;
 use std::time::Duration;
 
 use prometheus::{
@@ -36,21 +38,73 @@ pub struct Metrics {
     memory: IntGaugeVec,
 }
 
+/// Which way a call went: the `direction` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Served here.
+    Inbound,
+    /// Forwarded to a peer.
+    Outbound,
+    /// Forwarded to a component of this node.
+    Local,
+}
+
+impl Direction {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Local => "local",
+        }
+    }
+}
+
+/// What carried a call: the `transport` label.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Wire {
+    /// wRPC over NATS.
+    Nats,
+    /// wRPC over QUIC.
+    Quic,
+    /// In-process, to a component of this node.
+    Local,
+    /// Not known (a call that found no provider).
+    #[default]
+    Unknown,
+}
+
+impl Wire {
+    /// The label value (empty when not known).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wire::Nats => "nats",
+            Wire::Quic => "quic",
+            Wire::Local => "local",
+            Wire::Unknown => "",
+        }
+    }
+}
+
+/// The `outcome` label of a call that failed with `class`, or `ok`.
+pub fn outcome(class: Option<Class>) -> &'static str {
+    class.map_or("ok", Class::as_str)
+}
+
 /// One finished call, as counted.
 pub struct Call<'a> {
     /// The WIT instance (or [`OTHER`]).
     pub instance: &'a str,
     /// The function (or [`OTHER`]).
     pub function: &'a str,
-    /// `inbound` (served here), `outbound` (forwarded to a peer) or `local` (to a component of
-    /// this node).
-    pub direction: &'a str,
-    /// `nats`, `quic`, `http` or `local`.
-    pub transport: &'a str,
+    /// Which way it went.
+    pub direction: Direction,
+    /// What carried it.
+    pub transport: Wire,
     /// The peer's node id (the provider for outbound calls; empty when unknown).
     pub peer: &'a str,
-    /// `ok` or the failure class.
-    pub outcome: &'a str,
+    /// The failure class, `None` for success.
+    pub outcome: Option<Class>,
 }
 
 impl Metrics {
@@ -168,33 +222,25 @@ impl Metrics {
 
     /// Counts a finished call that took `took`.
     pub fn call(&self, c: &Call<'_>, took: Duration) {
-        self.requests
-            .with_label_values(&[
-                c.instance,
-                c.function,
-                c.direction,
-                c.transport,
-                c.peer,
-                c.outcome,
-            ])
-            .inc();
+        let labels = [
+            c.instance,
+            c.function,
+            c.direction.as_str(),
+            c.transport.as_str(),
+            c.peer,
+            outcome(c.outcome),
+        ];
+        self.requests.with_label_values(&labels).inc();
         self.duration
-            .with_label_values(&[
-                c.instance,
-                c.function,
-                c.direction,
-                c.transport,
-                c.peer,
-                c.outcome,
-            ])
+            .with_label_values(&labels)
             .observe(took.as_secs_f64());
     }
 
     /// Counts a call as running until the guard drops.
-    pub fn running(&'static self, instance: &str, function: &str, direction: &str) -> Running {
+    pub fn running(&'static self, instance: &str, function: &str, direction: Direction) -> Running {
         let g = self
             .in_flight
-            .with_label_values(&[instance, function, direction]);
+            .with_label_values(&[instance, function, direction.as_str()]);
         g.inc();
         Running(g)
     }
@@ -204,15 +250,14 @@ impl Metrics {
         &self,
         instance: &str,
         function: &str,
-        direction: &str,
+        direction: Direction,
         params: u64,
         results: u64,
     ) {
-        self.request_bytes
-            .with_label_values(&[instance, function, direction])
-            .inc_by(params);
+        let labels = [instance, function, direction.as_str()];
+        self.request_bytes.with_label_values(&labels).inc_by(params);
         self.response_bytes
-            .with_label_values(&[instance, function, direction])
+            .with_label_values(&labels)
             .inc_by(results);
     }
 

@@ -9,8 +9,7 @@ use witmesh_proto::codec::{encode_values, values_async_paths, Limits, ValuesDeco
 use witmesh_proto::{Func, Value};
 use wrpc_transport::Invoke;
 
-use super::failure::Class;
-use super::{AttemptError, RemoteFailure};
+use crate::call::{AttemptError, RemoteFailure};
 
 /// The async paths of `func`'s results, in the form wRPC transports take.
 pub fn result_paths(func: &Func) -> Vec<Box<[Option<usize>]>> {
@@ -167,7 +166,7 @@ impl Drop for Counted<'_> {
         crate::telemetry::metrics::global().bytes(
             &self.func.instance,
             &self.func.name,
-            "outbound",
+            crate::telemetry::metrics::Direction::Outbound,
             self.sent,
             self.received,
         );
@@ -197,75 +196,5 @@ impl FailureWatch for NoReports {
 
     async fn after_end(&mut self) -> Option<RemoteFailure> {
         None
-    }
-}
-
-impl AttemptError {
-    /// The failure's class.
-    pub fn class(&self) -> Class {
-        match self {
-            AttemptError::NotSent { .. } => Class::Unreachable,
-            AttemptError::Lost { .. } => Class::Lost,
-            AttemptError::Remote(f) => f.class,
-            AttemptError::BadResults { .. } => Class::BadResults,
-            AttemptError::BadParams { .. } => Class::BadParams,
-            AttemptError::Deadline { .. } => Class::Deadline,
-        }
-    }
-
-    /// Whether the call certainly did not run at the provider, so that sending it elsewhere is
-    /// safe even for a function that is not idempotent: it was not delivered, or the provider
-    /// refused it (unknown function, no room). A provider that was reached and reports "no
-    /// provider" or "unreachable" ran the call, and those came from an import deeper in the
-    /// mesh; deeper refusals of the other kinds it reports as unreachable (see
-    /// [`crate::host::CallError::wire_class`]).
-    pub fn never_ran(&self) -> bool {
-        match self {
-            AttemptError::NotSent { .. } => true,
-            AttemptError::Remote(f) => {
-                matches!(f.class, Class::UnknownFunction | Class::Overloaded)
-            }
-            _ => false,
-        }
-    }
-
-    /// Whether any result bytes had arrived when the attempt failed.
-    pub fn results_started(&self) -> bool {
-        matches!(
-            self,
-            AttemptError::Lost {
-                results_started: true,
-                ..
-            }
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn remote(class: Class) -> AttemptError {
-        AttemptError::Remote(RemoteFailure {
-            class,
-            node: "b".into(),
-            message: "m".into(),
-        })
-    }
-
-    #[test]
-    fn only_undelivered_or_refused_calls_never_ran() {
-        assert!(AttemptError::NotSent { reason: "x".into() }.never_ran());
-        assert!(remote(Class::Overloaded).never_ran());
-        assert!(remote(Class::UnknownFunction).never_ran());
-        // A provider that was reached and reports these ran the call; they came from deeper.
-        assert!(!remote(Class::Unreachable).never_ran());
-        assert!(!remote(Class::NoProvider).never_ran());
-        assert!(!remote(Class::Trap).never_ran());
-        let lost = AttemptError::Lost {
-            reason: "x".into(),
-            results_started: false,
-        };
-        assert!(!lost.never_ran());
     }
 }

@@ -14,10 +14,9 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
 
 use super::call::{attempt, FailureWatch};
-use super::failure::{
-    bounded, Class, HEADER_CLASS, HEADER_DEADLINE_MS, HEADER_ERROR_TO, HEADER_NODE,
-};
-use super::{AttemptError, RemoteFailure};
+use super::failure::{HEADER_CLASS, HEADER_DEADLINE_MS, HEADER_ERROR_TO, HEADER_NODE};
+use crate::call::{bounded, Class};
+use crate::call::{AttemptError, RemoteFailure};
 
 /// Calls providers over NATS.
 pub struct NatsOut {

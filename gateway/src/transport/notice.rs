@@ -12,8 +12,7 @@ use std::time::Duration;
 use bytes::{Buf as _, BufMut as _};
 use tokio::sync::Notify;
 
-use super::failure::{bounded, Class};
-use super::RemoteFailure;
+use crate::call::{bounded, Class, RemoteFailure};
 
 /// What a caller sends to ask for notices.
 pub const HELLO: &[u8] = b"witmesh-failure-notices/1";

@@ -22,9 +22,9 @@ use wrpc_transport::frame::{Incoming, InvokeBuilder, Outgoing};
 use wrpc_transport::Invoke;
 
 use super::call::{attempt, FailureWatch};
-use super::failure::Class;
 use super::notice::{self, Inbox};
-use super::{AttemptError, RemoteFailure};
+use crate::call::Class;
+use crate::call::{AttemptError, RemoteFailure};
 
 /// Keep-alive on peer connections, so an idle connection to a live peer stays open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(1); // well under the idle timeout
@@ -54,7 +54,7 @@ impl QuicOut {
         let client = if trusted_pem.is_empty() {
             None
         } else {
-            let mut c = crate::listen::tls::client_config(trusted_pem)?;
+            let mut c = crate::transport::tls::client_config(trusted_pem)?;
             let mut transport = quinn::TransportConfig::default();
             transport.keep_alive_interval(Some(KEEP_ALIVE));
             transport.max_idle_timeout(Some(IDLE_TIMEOUT.try_into()?));

@@ -6,6 +6,8 @@ mod inspect;
 mod load;
 mod lookup;
 mod print;
+pub mod reflect;
+pub mod version;
 
 pub use async_abi::AsyncAbiError;
 pub use inspect::{inspect, Inspection, InterfaceReport, PackageReport, WorldItem, WorldReport};

@@ -233,8 +233,8 @@ pub fn body_from_wire(
 /// A short description of a wasi:http error code for logs and problem bodies.
 pub fn describe(code: &ErrorCode) -> String {
     match code {
-        ErrorCode::InternalError(Some(m)) => crate::transport::failure::bounded(m).to_owned(),
-        other => crate::transport::failure::bounded(&format!("{other:?}")).to_owned(),
+        ErrorCode::InternalError(Some(m)) => crate::call::bounded(m).to_owned(),
+        other => crate::call::bounded(&format!("{other:?}")).to_owned(),
     }
 }
 

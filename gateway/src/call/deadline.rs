@@ -1,0 +1,48 @@
+//! The one deadline race: an attempt either finishes by its deadline or fails as
+//! [`AttemptError::Deadline`], naming the time it had.
+
+use std::future::Future;
+use std::time::Instant;
+
+use super::error::AttemptError;
+
+/// Runs `attempt` until `deadline`. Past it the attempt is dropped and `late` turns the
+/// deadline failure (after the time the attempt had) into the caller's error.
+pub async fn within<T, E>(
+    deadline: Instant,
+    attempt: impl Future<Output = Result<T, E>>,
+    late: impl FnOnce(AttemptError) -> E,
+) -> Result<T, E> {
+    let had = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout_at(deadline.into(), attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(late(AttemptError::Deadline { after: had })),
+    }
+}
+
+/// [`within`] for an attempt whose error is already an [`AttemptError`].
+pub async fn attempt_within<T>(
+    deadline: Instant,
+    attempt: impl Future<Output = Result<T, AttemptError>>,
+) -> Result<T, AttemptError> {
+    within(deadline, attempt, |e| e).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_late_attempt_fails_with_the_time_it_had() {
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let r: Result<(), _> = attempt_within(deadline, std::future::pending()).await;
+        match r {
+            Err(AttemptError::Deadline { after }) => assert!(after <= Duration::from_millis(20)),
+            other => panic!("expected a deadline failure, got {other:?}"),
+        }
+        let ok = attempt_within(deadline + Duration::from_secs(5), async { Ok(7) }).await;
+        assert_eq!(ok.ok(), Some(7));
+    }
+}
