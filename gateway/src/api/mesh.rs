@@ -7,7 +7,7 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::wit::reflect;
 use witmesh_proto::{Func, Value};
 
-use super::{Endpoint, NodeInfo, Peer, Status, Via};
+use super::{Location, NodeInfo, Peer, Status, Via};
 use crate::host::CallError;
 use crate::serve::{self, Builtin, Implementation, InFlight};
 
@@ -100,7 +100,7 @@ fn peer(p: &Peer) -> Value {
     ])
 }
 
-fn endpoint(e: &Endpoint) -> Value {
+fn endpoint(e: &Location) -> Value {
     Value::Record(vec![
         Value::String(e.instance.clone()),
         Value::String(e.node.clone()),
@@ -149,7 +149,7 @@ mod tests {
             load: 1,
             expires_in_ms: 5,
         };
-        let e = Endpoint {
+        let e = Location {
             instance: "a:b/c@1.0.0".into(),
             node: "b".into(),
             transport: Via::Quic,

@@ -71,7 +71,7 @@ pub enum Via {
 
 /// Where one instance is served (`witmesh:mesh/discovery.endpoint`).
 #[derive(Debug, Clone, Serialize)]
-pub struct Endpoint {
+pub struct Location {
     /// The provider's instance, with its own version.
     pub instance: String,
     /// The node serving it.
@@ -189,7 +189,7 @@ impl NodeInfo {
     }
 
     /// The endpoints whose instance can serve an import of `instance`, this node's first.
-    pub fn lookup(&self, instance: &str) -> Vec<Endpoint> {
+    pub fn lookup(&self, instance: &str) -> Vec<Location> {
         let mut out = Vec::new();
         for p in self.peers() {
             for provided in p
@@ -197,7 +197,7 @@ impl NodeInfo {
                 .iter()
                 .filter(|i| version::compatible(instance, i))
             {
-                let endpoint = |transport, address: &String, server_name| Endpoint {
+                let endpoint = |transport, address: &String, server_name| Location {
                     instance: provided.clone(),
                     node: p.node.clone(),
                     transport,

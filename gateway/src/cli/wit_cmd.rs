@@ -25,7 +25,7 @@ pub enum WitCommand {
     /// Encode a function's parameters (or results) and print the wRPC bytes as hex.
     Encode {
         #[command(flatten)]
-        target: Target,
+        target: FuncTarget,
         /// One value per parameter (or result), in WAVE, or in JSON with --json.
         values: Vec<String>,
         /// Encode results instead of parameters.
@@ -38,7 +38,7 @@ pub enum WitCommand {
     /// Decode hex wRPC bytes of a function's parameters or results and print them.
     Decode {
         #[command(flatten)]
-        target: Target,
+        target: FuncTarget,
         /// Decode parameters.
         #[arg(long, conflicts_with = "results", required_unless_present = "results")]
         params: bool,
@@ -55,7 +55,7 @@ pub enum WitCommand {
 
 /// The WIT and the function a command works on.
 #[derive(Debug, Args)]
-pub struct Target {
+pub struct FuncTarget {
     /// WIT to load: a directory, a .wit file or a component.
     #[arg(long)]
     wit: PathBuf,
@@ -63,7 +63,7 @@ pub struct Target {
     func: String,
 }
 
-impl Target {
+impl FuncTarget {
     fn resolve(&self) -> anyhow::Result<Func> {
         let set = WitSet::load(&self.wit)?;
         Ok(set.func_by_target(&self.func)?)

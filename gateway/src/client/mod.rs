@@ -15,6 +15,7 @@ use witmesh_config::HostPort;
 use witmesh_proto::codec::{encode_values, Limits};
 use witmesh_proto::{Func, Value};
 
+use crate::call::deadline::within;
 use crate::call::AttemptError;
 use crate::call::{ByteStream, StreamAnswer};
 use crate::route::open::Invoker;
@@ -113,13 +114,11 @@ impl Caller {
                 }
             }
         };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(CallFailure::from_attempt(
-                &target,
-                &AttemptError::Deadline { after: timeout },
-            )),
-        }
+        let deadline = std::time::Instant::now() + timeout;
+        within(deadline, attempt, |e| {
+            CallFailure::from_attempt(&target, &e)
+        })
+        .await
     }
 
     /// Calls `func`, whose one parameter or one result is a `stream<u8>`, with `params`
@@ -166,9 +165,6 @@ impl Caller {
                 .await
                 .map_err(fail)
         };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(fail(AttemptError::Deadline { after: timeout })),
-        }
+        within(std::time::Instant::now() + timeout, attempt, fail).await
     }
 }

@@ -20,13 +20,13 @@ impl LoadedComponent {
 
     /// Hands `req` to the component's `wasi:http/incoming-handler.handle` and returns its
     /// response once the component has set it (the body keeps streaming afterwards), or fails
-    /// after the component's call timeout, or the caller's `budget` when that is shorter.
+    /// after the component's call timeout, or the caller's `time_left` when that is shorter.
     /// `scheme` is how the request arrived.
     pub async fn handle_http<B>(
         &self,
         scheme: Scheme,
         req: hyper::Request<B>,
-        budget: Option<Duration>,
+        time_left: Option<Duration>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, CallError>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -38,7 +38,7 @@ impl LoadedComponent {
                 self.name
             )));
         };
-        let timeout = budget.map_or(self.policy.call_timeout, |b| {
+        let timeout = time_left.map_or(self.policy.call_timeout, |b| {
             b.min(self.policy.call_timeout)
         });
         let started = tokio::time::Instant::now();

@@ -153,7 +153,7 @@ impl LoadedComponent {
                 .call_resident(resident, export, params, deadline, start)
                 .await;
         }
-        let budget = deadline.saturating_duration_since(Deadline::now());
+        let time_left = deadline.saturating_duration_since(Deadline::now());
         let _slot = tokio::time::timeout_at(deadline, self.slots.acquire())
             .await
             .ok()
@@ -167,7 +167,7 @@ impl LoadedComponent {
         let run = self.run(export, params, input, deadline);
         match tokio::time::timeout_at(deadline, run).await {
             Ok(result) => result,
-            Err(_) => Err(CallError::Deadline(budget)),
+            Err(_) => Err(CallError::Deadline(time_left)),
         }
     }
 
@@ -215,7 +215,7 @@ impl LoadedComponent {
         deadline: Deadline,
         start: Instant,
     ) -> Result<Vec<Value>, CallError> {
-        let budget = deadline.saturating_duration_since(Deadline::now());
+        let time_left = deadline.saturating_duration_since(Deadline::now());
         let mut slot = tokio::time::timeout_at(deadline, resident.lock())
             .await
             .map_err(|_| CallError::Overloaded {
@@ -227,7 +227,7 @@ impl LoadedComponent {
             None => Resident {
                 warm: tokio::time::timeout_at(deadline, self.instantiate())
                     .await
-                    .map_err(|_| CallError::Deadline(budget))??,
+                    .map_err(|_| CallError::Deadline(time_left))??,
                 table: ExportTable::new(self.name.clone()),
             },
         };
@@ -249,7 +249,7 @@ impl LoadedComponent {
                 );
                 Err(e)
             }
-            Err(_) => Err(CallError::Deadline(budget)),
+            Err(_) => Err(CallError::Deadline(time_left)),
         }
     }
 

@@ -9,6 +9,7 @@ use hyper::{HeaderMap, Request, StatusCode};
 use wrpc_transport::Invoke;
 
 use super::response::{problem, Answer, BodyError};
+use crate::call::deadline::attempt_within;
 use crate::call::{AttemptError, Class, RemoteFailure};
 use crate::client::{CallFailure, FailureKind};
 use crate::interfaces::wrpc_http::{
@@ -119,12 +120,14 @@ async fn exchange<I: Invoke>(
     request: wrpc_http::Request,
     deadline: std::time::Instant,
 ) -> Outcome {
-    let budget = deadline.saturating_duration_since(std::time::Instant::now());
-    let call = wrpc_http::handle(client, cx, request);
-    let (result, io) = match tokio::time::timeout(budget, call).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return Outcome::Failed(attempt_error(&e)),
-        Err(_) => return Outcome::Failed(AttemptError::Deadline { after: budget }),
+    let call = async {
+        wrpc_http::handle(client, cx, request)
+            .await
+            .map_err(|e| attempt_error(&e))
+    };
+    let (result, io) = match attempt_within(deadline, call).await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(e),
     };
     // The rest of the exchange (the request body going out, the response body coming in)
     // runs on its own; when it fails, the response body ends in an error so that the client
@@ -153,7 +156,7 @@ async fn exchange<I: Invoke>(
 fn to_answer(
     response: wrpc_http::Response,
     outcome: tokio::sync::oneshot::Receiver<Result<(), String>>,
-) -> Result<Answer, wrpc_http::ConvertError> {
+) -> Result<Answer, wrpc_http::MessageError> {
     let wrpc_http::Response {
         body,
         trailers,
@@ -166,7 +169,7 @@ fn to_answer(
             .boxed_unsync(),
     );
     *answer.status_mut() =
-        StatusCode::from_u16(status).map_err(|_| wrpc_http::ConvertError::Status(status))?;
+        StatusCode::from_u16(status).map_err(|_| wrpc_http::MessageError::Status(status))?;
     let mut headers = headers_from_fields(headers)?;
     strip_hop_by_hop(&mut headers);
     *answer.headers_mut() = headers;
@@ -190,7 +193,7 @@ fn attempt_error(e: &anyhow::Error) -> AttemptError {
 }
 
 fn refuse(f: &CallFailure) -> Answer {
-    let status = StatusCode::from_u16(f.kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = super::gateway::http_status(f.kind);
     tracing::warn!(status = status.as_u16(), "{}", f.message);
     problem(status, f.kind.as_str(), &f.message)
 }

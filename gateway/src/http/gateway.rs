@@ -27,8 +27,9 @@ use super::response::{bytes, json as json_answer, problem, Answer, BodyError};
 use super::server::{Handler, HttpServer, ListenError};
 use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
+use crate::call::deadline::attempt_within;
 use crate::call::stream::{is_byte_stream, streams_bytes, ByteStream, StreamAnswer};
-use crate::call::AttemptError;
+use crate::call::Class;
 use crate::client::{CallFailure, Caller, FailureKind};
 use crate::host::{CallError, LoadedComponent};
 use crate::route::open::Purpose;
@@ -121,9 +122,13 @@ impl Refusal {
     }
 
     fn call(f: &CallFailure) -> Self {
-        let status = StatusCode::from_u16(f.kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
-        Refusal::new(status, f.kind.as_str(), f.message.clone())
+        Refusal::new(http_status(f.kind), f.kind.as_str(), f.message.clone())
     }
+}
+
+/// The gateway's status for a failure of `kind`.
+pub(super) fn http_status(kind: FailureKind) -> StatusCode {
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY)
 }
 
 impl Gateway {
@@ -192,11 +197,13 @@ impl Gateway {
                     .boxed_unsync()
             }),
             Err(e) => {
-                let status = match &e {
-                    CallError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                    CallError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
-                    _ => StatusCode::BAD_GATEWAY,
+                // A wasi:http handler's own failure: no room or no time, else it failed.
+                let class = match &e {
+                    CallError::Overloaded { .. } => Class::Overloaded,
+                    CallError::Deadline(_) => Class::Deadline,
+                    _ => Class::Trap,
                 };
+                let status = http_status(FailureKind::of_class(class));
                 tracing::warn!(
                     component = &*component.name,
                     status = status.as_u16(),
@@ -405,16 +412,10 @@ impl Gateway {
             .map_err(|e| Refusal::call(&CallFailure::from_forward(&target, &e)))?;
         let provided = opened.provided().to_owned();
         let limits = self.limits;
-        let budget = opened
-            .deadline
-            .saturating_duration_since(std::time::Instant::now());
         let run = opened
             .invoker
             .call_bytes_stream(&provided, func, params, &mut input, false, limits);
-        let result = match tokio::time::timeout(budget, run).await {
-            Ok(r) => r,
-            Err(_) => Err(AttemptError::Deadline { after: budget }),
-        };
+        let result = attempt_within(opened.deadline, run).await;
         let peer = opened.peer().to_owned();
         router.close(opened, result.as_ref().err());
         match result {
@@ -491,16 +492,14 @@ impl Gateway {
     /// The function's types, from the catalog.
     async fn func(&self, instance: &str, function: &str) -> Result<Func, Refusal> {
         self.catalog.func(instance, function).await.map_err(|e| {
-            let (status, kind) = match &e {
+            let kind = match &e {
                 LookupError::UnknownInstance(_) | LookupError::UnknownFunction { .. } => {
-                    (StatusCode::NOT_FOUND, FailureKind::Unknown)
+                    FailureKind::Unknown
                 }
-                LookupError::Unavailable(_) => {
-                    (StatusCode::SERVICE_UNAVAILABLE, FailureKind::Unavailable)
-                }
-                LookupError::BadWit { .. } => (StatusCode::BAD_GATEWAY, FailureKind::Remote),
+                LookupError::Unavailable(_) => FailureKind::Unavailable,
+                LookupError::BadWit { .. } => FailureKind::Remote,
             };
-            Refusal::new(status, kind.as_str(), e.to_string())
+            Refusal::new(http_status(kind), kind.as_str(), e.to_string())
         })
     }
 }

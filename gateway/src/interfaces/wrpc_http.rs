@@ -42,7 +42,7 @@ pub type WireTrailers = Pin<Box<dyn std::future::Future<Output = Option<Fields>>
 
 /// Why a value from the wire is not a valid HTTP message.
 #[derive(Debug, thiserror::Error)]
-pub enum ConvertError {
+pub enum MessageError {
     /// A header name is not a valid HTTP token.
     #[error("invalid header name `{0}`")]
     HeaderName(String),
@@ -78,18 +78,18 @@ pub fn fields_from_headers(headers: &HeaderMap) -> Fields {
 }
 
 /// Header fields from wRPC's form, checked as HTTP requires.
-pub fn headers_from_fields(fields: Fields) -> Result<HeaderMap, ConvertError> {
+pub fn headers_from_fields(fields: Fields) -> Result<HeaderMap, MessageError> {
     let count: usize = fields.iter().map(|(_, v)| v.len()).sum();
     if count > MAX_FIELDS {
-        return Err(ConvertError::TooManyFields(count));
+        return Err(MessageError::TooManyFields(count));
     }
     let mut headers = HeaderMap::with_capacity(count);
     for (name, values) in fields {
         let key = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| ConvertError::HeaderName(name.chars().take(64).collect()))?;
+            .map_err(|_| MessageError::HeaderName(name.chars().take(64).collect()))?;
         for v in values {
             let value = HeaderValue::from_maybe_shared(v)
-                .map_err(|_| ConvertError::HeaderValue(key.to_string()))?;
+                .map_err(|_| MessageError::HeaderValue(key.to_string()))?;
             headers.append(key.clone(), value);
         }
     }
@@ -113,7 +113,7 @@ pub fn method_to_wire(m: &hyper::Method) -> Method {
 }
 
 /// An HTTP method from wRPC's form.
-pub fn method_from_wire(m: Method) -> Result<hyper::Method, ConvertError> {
+pub fn method_from_wire(m: Method) -> Result<hyper::Method, MessageError> {
     Ok(match m {
         Method::Get => hyper::Method::GET,
         Method::Head => hyper::Method::HEAD,
@@ -125,7 +125,7 @@ pub fn method_from_wire(m: Method) -> Result<hyper::Method, ConvertError> {
         Method::Trace => hyper::Method::TRACE,
         Method::Patch => hyper::Method::PATCH,
         Method::Other(s) => hyper::Method::from_bytes(s.as_bytes())
-            .map_err(|_| ConvertError::Method(s.chars().take(64).collect()))?,
+            .map_err(|_| MessageError::Method(s.chars().take(64).collect()))?,
     })
 }
 
@@ -258,14 +258,14 @@ mod tests {
     fn bad_fields_are_refused_with_the_name() {
         let e = headers_from_fields(vec![("bad name".into(), vec![Bytes::from_static(b"x")])])
             .unwrap_err();
-        assert!(matches!(e, ConvertError::HeaderName(n) if n == "bad name"));
+        assert!(matches!(e, MessageError::HeaderName(n) if n == "bad name"));
         let e = headers_from_fields(vec![("x-a".into(), vec![Bytes::from_static(b"a\nb")])])
             .unwrap_err();
-        assert!(matches!(e, ConvertError::HeaderValue(n) if n == "x-a"));
+        assert!(matches!(e, MessageError::HeaderValue(n) if n == "x-a"));
         let many = vec![("x-a".into(), vec![Bytes::from_static(b"1"); MAX_FIELDS + 1])];
         assert!(matches!(
             headers_from_fields(many),
-            Err(ConvertError::TooManyFields(n)) if n == MAX_FIELDS + 1
+            Err(MessageError::TooManyFields(n)) if n == MAX_FIELDS + 1
         ));
     }
 

@@ -12,7 +12,7 @@ use wrpc_transport::Serve as _;
 use super::dispatch;
 use crate::call::Class;
 use crate::host::LoadedComponent;
-use crate::serve::http_bridge::{Budget, HttpBridge};
+use crate::serve::http_bridge::{HttpBridge, TimeLeft};
 use crate::serve::{CallMeta, Endpoint, Report};
 use crate::telemetry::metrics::Wire;
 use crate::transport::failure::{HEADER_DEADLINE_MS, HEADER_ERROR_TO};
@@ -34,7 +34,7 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
             ..CallMeta::default()
         };
     };
-    let budget = budget(&headers);
+    let time_left = time_left(&headers);
     let report = headers
         .get(HEADER_ERROR_TO)
         .map(|v| v.as_str())
@@ -52,7 +52,7 @@ fn call_meta(nats: &async_nats::Client, cx: NatsContext) -> CallMeta {
     let trace =
         crate::telemetry::TraceContext::from_headers(|n| headers.get(n).map(|v| v.as_str()));
     CallMeta {
-        budget,
+        time_left,
         report,
         transport: Wire::Nats,
         trace,
@@ -82,14 +82,14 @@ impl Report for NatsReport {
     }
 }
 
-impl Budget for NatsContext {
-    fn budget(&self) -> Option<std::time::Duration> {
-        self.headers.as_ref().and_then(budget)
+impl TimeLeft for NatsContext {
+    fn time_left(&self) -> Option<std::time::Duration> {
+        self.headers.as_ref().and_then(time_left)
     }
 }
 
-/// The remaining budget a witmesh caller sent with a call, if it sent one.
-fn budget(headers: &async_nats::HeaderMap) -> Option<std::time::Duration> {
+/// The remaining time a witmesh caller sent with a call, if it sent one.
+fn time_left(headers: &async_nats::HeaderMap) -> Option<std::time::Duration> {
     headers
         .get(HEADER_DEADLINE_MS)
         .and_then(|v| v.as_str().parse::<u64>().ok())

@@ -22,8 +22,8 @@ use super::dispatch;
 use super::frame_guard::FrameGuard;
 use crate::call::Class;
 use crate::host::LoadedComponent;
-use crate::serve::http_bridge::Budget;
 use crate::serve::http_bridge::HttpBridge;
+use crate::serve::http_bridge::TimeLeft;
 use crate::serve::{CallMeta, Endpoint, Report};
 use crate::telemetry::metrics;
 use crate::transport::notice::Notices;
@@ -68,8 +68,8 @@ impl Report for QuicReport {
     }
 }
 
-impl Budget for StreamCx {
-    fn budget(&self) -> Option<Duration> {
+impl TimeLeft for StreamCx {
+    fn time_left(&self) -> Option<Duration> {
         // QUIC carries no metadata beside the call.
         None
     }
@@ -114,7 +114,7 @@ impl QuicListener {
                 .await
                 .with_context(|| format!("cannot serve `{}.{}`", func.instance, func.name))?;
             let meta = |cx: StreamCx| CallMeta {
-                budget: None,
+                time_left: None,
                 report: Some(Box::new(QuicReport {
                     code: cx.code,
                     notices: cx.notices,

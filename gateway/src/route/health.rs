@@ -10,21 +10,21 @@ use crate::resilience::breaker::{Breaker, State};
 
 /// An attempt under way: released (no longer in flight, its probe free again) if it is
 /// dropped before its outcome is recorded.
-pub(super) struct Pending<'a> {
+pub(super) struct AttemptGuard<'a> {
     pub(super) router: &'a Router,
     pub(super) key: &'a str,
     pub(super) probe: bool,
     pub(super) done: bool,
 }
 
-impl Pending<'_> {
+impl AttemptGuard<'_> {
     /// The attempt has an outcome, which the caller records.
     pub(super) fn finish(mut self) {
         self.done = true;
     }
 }
 
-impl Drop for Pending<'_> {
+impl Drop for AttemptGuard<'_> {
     fn drop(&mut self) {
         if !self.done {
             self.router.release(self.key, self.probe);

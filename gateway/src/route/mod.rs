@@ -21,7 +21,7 @@ mod resolve;
 mod retry;
 mod view;
 
-use health::Pending;
+use health::AttemptGuard;
 use retry::{Attempt, Tried};
 pub use view::{ProviderView, RouteView};
 
@@ -89,7 +89,7 @@ impl Attempt<(Vec<Value>, Issuer)> for PlainCall<'_> {
             .attempt_timeout
             .map_or(deadline, |t| deadline.min(now + t.get()));
         // Dropped mid-attempt (the caller went away), the attempt is released unrecorded.
-        let pending = Pending {
+        let pending = AttemptGuard {
             router,
             key: &self.keys[i],
             probe,
@@ -396,7 +396,7 @@ impl Router {
         encoded: &mut Option<bytes::Bytes>,
         deadline: Instant,
     ) -> Result<Vec<Value>, AttemptError> {
-        let budget = deadline.saturating_duration_since(Instant::now());
+        let time_left = deadline.saturating_duration_since(Instant::now());
         let address = match &provider.target {
             Target::Local(l) => {
                 return l
@@ -429,8 +429,15 @@ impl Router {
             match address {
                 Address::Nats { prefix } => match &self.nats {
                     Some(n) => {
-                        n.attempt(prefix, &provider.instance, func, bytes, self.limits, budget)
-                            .await
+                        n.attempt(
+                            prefix,
+                            &provider.instance,
+                            func,
+                            bytes,
+                            self.limits,
+                            time_left,
+                        )
+                        .await
                     }
                     None => Err(AttemptError::NotSent {
                         reason: "this node has no NATS connection; enable [nats]".to_owned(),

@@ -26,7 +26,7 @@ use crate::transport::quic::OneStream;
 
 /// How to reach the chosen provider.
 pub enum Invoker {
-    /// wRPC over NATS, with the headers to send (deadline budget, trace context).
+    /// wRPC over NATS, with the headers to send (time left to the deadline, trace context).
     Nats {
         /// The client for the provider's subject prefix.
         client: Arc<wrpc_transport_nats::Client>,
@@ -283,8 +283,8 @@ impl Router {
                 }));
             };
             let provider = &providers[i];
-            let budget = deadline.saturating_duration_since(Instant::now());
-            match self.invoker(provider, budget, purpose).await {
+            let time_left = deadline.saturating_duration_since(Instant::now());
+            match self.invoker(provider, time_left, purpose).await {
                 Ok(invoker) => {
                     return Ok(Opened {
                         invoker,
@@ -323,13 +323,13 @@ impl Router {
     async fn invoker(
         &self,
         provider: &Provider,
-        budget: Duration,
+        time_left: Duration,
         purpose: Purpose,
     ) -> Result<Invoker, AttemptError> {
         match &provider.target {
             Target::Remote(Address::Nats { prefix }) => match &self.nats {
                 Some(n) => {
-                    let (client, mut headers) = n.invoker(prefix, budget).await?;
+                    let (client, mut headers) = n.invoker(prefix, time_left).await?;
                     let reports = match purpose {
                         Purpose::Values => Some(n.reports(&mut headers).await?),
                         Purpose::Http => None,

@@ -82,7 +82,7 @@ pub trait Report: Send + Sync {
 #[derive(Default)]
 pub struct CallMeta {
     /// The caller's remaining deadline, when it sent one.
-    pub budget: Option<Duration>,
+    pub time_left: Option<Duration>,
     /// Where to report a failure, when the caller asked.
     pub report: Option<Box<dyn Report>>,
     /// The transport it came over, for metrics (`nats`, `quic`).
@@ -120,7 +120,7 @@ where
     );
     meta.trace.adopt(&span);
     span.record("trace_id", trace::trace_id(&span).as_str());
-    let result = serve(ep, meta.budget, rx, &mut tx, &mut sizes)
+    let result = serve(ep, meta.time_left, rx, &mut tx, &mut sizes)
         .instrument(span.clone())
         .await;
     let outcome = result.as_ref().err().map(ServeError::wire_class);
@@ -196,7 +196,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
 
 async fn serve<R, W>(
     ep: &Endpoint,
-    budget: Option<Duration>,
+    time_left: Option<Duration>,
     rx: R,
     tx: &mut W,
     sizes: &mut Sizes,
@@ -219,9 +219,9 @@ where
         inner: rx,
         n: &mut sizes.params,
     };
-    // The caller's remaining budget, when it is the shorter: this node does not work past it.
-    let timeout = budget.map_or(ep.call_timeout(), |b| b.min(ep.call_timeout()));
-    // One deadline for the whole call: reading parameters spends from the same budget.
+    // The caller's remaining time, when it is the shorter: this node does not work past it.
+    let timeout = time_left.map_or(ep.call_timeout(), |b| b.min(ep.call_timeout()));
+    // One deadline for the whole call: reading parameters spends from the same time.
     let deadline = tokio::time::Instant::now() + timeout;
     let mut dec = ValuesDecoder::new(func.params.clone(), func.param_labels.clone(), ep.limits);
     let mut buf = BytesMut::new();
@@ -238,7 +238,7 @@ where
     tracing::debug!(
         component = ep.owner(),
         function = func.name.as_str(),
-        budget_ms = timeout.as_millis() as u64,
+        time_left_ms = timeout.as_millis() as u64,
         "call started"
     );
     let results = match &ep.imp {

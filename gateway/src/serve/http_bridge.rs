@@ -49,7 +49,7 @@ impl HttpBridge {
     ) -> anyhow::Result<()>
     where
         S: Serve,
-        S::Context: Budget,
+        S::Context: TimeLeft,
     {
         let name = self.component.name.clone();
         let [(_, _, invocations)] = wrpc_http::serve_interface(wrpc, self).await?;
@@ -66,7 +66,7 @@ impl HttpBridge {
     async fn answer(
         &self,
         request: Request,
-        budget: Option<Duration>,
+        time_left: Option<Duration>,
     ) -> Result<Response, ErrorCode> {
         let scheme = match &request.scheme {
             Some(Scheme::Https) => HostScheme::Https,
@@ -82,7 +82,7 @@ impl HttpBridge {
         })?;
         let response = self
             .component
-            .handle_http(scheme, req, budget)
+            .handle_http(scheme, req, time_left)
             .await
             .map_err(|e| error_code(&self.component.name, &e))?;
         let (parts, body) = response.into_parts();
@@ -96,13 +96,13 @@ impl HttpBridge {
     }
 }
 
-/// What a transport's call context says about the caller's remaining budget.
-pub trait Budget {
+/// What a transport's call context says about the caller's remaining time.
+pub trait TimeLeft {
     /// The time the caller has left for the call, when it said.
-    fn budget(&self) -> Option<Duration>;
+    fn time_left(&self) -> Option<Duration>;
 }
 
-impl<Ctx: Budget + Send> wrpc_http::Handler<Ctx> for HttpBridge {
+impl<Ctx: TimeLeft + Send> wrpc_http::Handler<Ctx> for HttpBridge {
     async fn handle(
         &self,
         cx: Ctx,
@@ -115,7 +115,7 @@ impl<Ctx: Budget + Send> wrpc_http::Handler<Ctx> for HttpBridge {
             metrics::Direction::Inbound,
         );
         let started = Instant::now();
-        let result = self.answer(request, cx.budget()).await;
+        let result = self.answer(request, cx.time_left()).await;
         let outcome = match &result {
             Ok(_) => None,
             Err(ErrorCode::HttpResponseTimeout) => Some(Class::Deadline),
@@ -152,7 +152,7 @@ fn to_hyper(
     hyper::Request<
         impl hyper::body::Body<Data = bytes::Bytes, Error = HostErrorCode> + Send + 'static,
     >,
-    wrpc_http::ConvertError,
+    wrpc_http::MessageError,
 > {
     let Request {
         body,
@@ -174,7 +174,7 @@ fn to_hyper(
     let uri = uri
         .path_and_query(path_with_query.as_deref().unwrap_or("/"))
         .build()
-        .map_err(|e| wrpc_http::ConvertError::Uri(e.to_string()))?;
+        .map_err(|e| wrpc_http::MessageError::Uri(e.to_string()))?;
     let mut req = hyper::Request::new(
         body_from_wire(body, trailers, None)
             .map_err(|e| HostErrorCode::InternalError(Some(e.to_string()))),

@@ -54,18 +54,18 @@ impl NatsOut {
     }
 
     /// A way to invoke functions at the provider under `prefix` with values the caller
-    /// encodes itself (streams and futures), and the headers to send: the budget the
+    /// encodes itself (streams and futures), and the headers to send: the time left the
     /// provider has and the trace context.
     pub async fn invoker(
         &self,
         prefix: &str,
-        budget: Duration,
+        time_left: Duration,
     ) -> Result<(Arc<wrpc_transport_nats::Client>, HeaderMap), AttemptError> {
         let client = self.client(prefix).await?;
         let mut headers = HeaderMap::new();
         headers.insert(
             HEADER_DEADLINE_MS,
-            budget.as_millis().max(1).to_string().as_str(),
+            time_left.as_millis().max(1).to_string().as_str(),
         );
         for (name, value) in crate::telemetry::TraceContext::current().headers() {
             headers.insert(name, value);
@@ -89,7 +89,7 @@ impl NatsOut {
     }
 
     /// One attempt of `func` at the provider under `prefix`, which must answer within
-    /// `budget` (told to it in a header).
+    /// `time_left` (told to it in a header).
     pub async fn attempt(
         &self,
         prefix: &str,
@@ -97,9 +97,9 @@ impl NatsOut {
         func: &Func,
         params: Bytes,
         limits: Limits,
-        budget: Duration,
+        time_left: Duration,
     ) -> Result<Vec<Value>, AttemptError> {
-        let (client, mut headers) = self.invoker(prefix, budget).await?;
+        let (client, mut headers) = self.invoker(prefix, time_left).await?;
         let reports = self.reports(&mut headers).await?;
         attempt(
             &*client,
