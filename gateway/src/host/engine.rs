@@ -36,8 +36,8 @@ pub struct PoolSize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abi {
     /// The component model without async: almost every component. Its engine has no
-    /// concurrency support, so each call runs straight on its fiber (measured: about 30 µs
-    /// less per call at low load than under wasmtime's concurrent event loop).
+    /// concurrency support, so each call runs straight on its fiber, without the cost of
+    /// wasmtime's concurrent event loop (see `docs/benchmarks.md`).
     Sync,
     /// The async ABI (`async func`, streams and futures a component passes itself, see
     /// `host::async_imports`): its engine runs calls in wasmtime's concurrent event loop.

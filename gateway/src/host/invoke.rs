@@ -2,8 +2,7 @@
 //! warm instance taken from the component's idle list or a fresh one.
 //!
 //! Instance mode `reuse` (the default) keeps instances warm: instantiation dominated the cost
-//! of a call in the serving bench (about 150 µs of CPU per call with the pooling allocator),
-//! so a call takes an idle instance when there is one and returns it when it succeeds. Any
+//! of a call in the serving bench (`docs/benchmarks.md`), so a call takes an idle instance when there is one and returns it when it succeeds. Any
 //! failure (trap, deadline, out-of-memory, a value that cannot cross) discards the instance,
 //! so nothing poisoned is reused; concurrency is unchanged, since each running call holds its
 //! own instance. Mode `fresh` instantiates per call for components that must not keep state

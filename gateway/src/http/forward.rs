@@ -8,7 +8,7 @@ use hyper::header::{HeaderName, CONNECTION, HOST};
 use hyper::{HeaderMap, Request, StatusCode};
 use wrpc_transport::Invoke;
 
-use super::response::{problem, Answer, BodyError};
+use super::response::{http_status, problem, Answer, BodyError};
 use crate::call::deadline::attempt_within;
 use crate::call::{AttemptError, Class, RemoteFailure};
 use crate::client::{CallFailure, FailureKind};
@@ -193,7 +193,7 @@ fn attempt_error(e: &anyhow::Error) -> AttemptError {
 }
 
 fn refuse(f: &CallFailure) -> Answer {
-    let status = super::gateway::http_status(f.kind);
+    let status = http_status(f.kind);
     tracing::warn!(status = status.as_u16(), "{}", f.message);
     problem(status, f.kind.as_str(), &f.message)
 }

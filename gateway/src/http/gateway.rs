@@ -23,7 +23,7 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::text::json;
 use witmesh_proto::{Func, Ty, Value};
 
-use super::response::{bytes, json as json_answer, problem, Answer, BodyError};
+use super::response::{bytes, http_status, json as json_answer, problem, Answer, BodyError};
 use super::server::{Handler, HttpServer, ListenError};
 use crate::api::catalog::{Catalog, LookupError};
 use crate::api::NodeInfo;
@@ -124,11 +124,6 @@ impl Refusal {
     fn call(f: &CallFailure) -> Self {
         Refusal::new(http_status(f.kind), f.kind.as_str(), f.message.clone())
     }
-}
-
-/// The gateway's status for a failure of `kind`.
-pub(super) fn http_status(kind: FailureKind) -> StatusCode {
-    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY)
 }
 
 impl Gateway {

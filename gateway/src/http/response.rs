@@ -64,3 +64,8 @@ pub fn problem(code: StatusCode, kind: &str, detail: &str) -> Answer {
         serde_json::to_vec(&body).unwrap_or_default(),
     )
 }
+
+/// The status of a problem document for a failure of `kind`.
+pub fn http_status(kind: crate::call::FailureKind) -> StatusCode {
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY)
+}
