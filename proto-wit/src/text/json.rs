@@ -1,4 +1,4 @@
-//! JSON for WIT values, both ways. The mapping is the table in the README; the HTTP gateway and
+//! JSON for WIT values, both ways. The mapping is the table in `docs/gateway.md`; the HTTP gateway and
 //! `witmesh call --json` speak it, and [`super::schema`] describes it.
 
 use std::fmt;
