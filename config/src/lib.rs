@@ -35,6 +35,7 @@ pub use addr::{HostPort, SocketPattern};
 pub use env::{ENV_PREFIX, ENV_SEPARATOR, RESERVED_ENV_VARS};
 pub use error::{ConfigError, ConfigErrors};
 pub use flags::{http_route_flag, route_flag};
+pub use load::Overrides;
 pub use sections::*;
 pub use units::{ByteSize, HumanDuration};
 pub use validate::{ValidateOptions, MIN_MEMORY_LIMIT, NATS_SCHEMES};
@@ -115,6 +116,38 @@ impl Config {
             &load::base_dir(path),
             env.into_iter().collect(),
             options,
+            &mut |_| Ok(()),
+        )
+    }
+
+    /// Loads the file at `path` (or, without one, the defaults) with `env` as the environment,
+    /// applies `overrides` (the command line's flags), and validates the result once with
+    /// `options`: problems in the file, the environment and the flags are reported together.
+    pub fn load_overridden(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        options: &ValidateOptions,
+        overrides: Overrides<'_>,
+    ) -> Result<Config, ConfigErrors> {
+        let (text, origin, base) = match path {
+            Some(path) => (
+                std::fs::read_to_string(path).map_err(|e| load::unreadable(path, &e))?,
+                path.display().to_string(),
+                load::base_dir(path),
+            ),
+            None => (
+                String::new(),
+                "<defaults>".to_owned(),
+                load::base_dir(Path::new("<defaults>")),
+            ),
+        };
+        load::load_text(
+            &text,
+            &origin,
+            &base,
+            env.into_iter().collect(),
+            options,
+            overrides,
         )
     }
 
@@ -137,6 +170,7 @@ impl Config {
             &load::base_dir(Path::new(origin)),
             env.into_iter().collect(),
             options,
+            &mut |_| Ok(()),
         )
     }
 

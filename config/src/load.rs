@@ -30,12 +30,17 @@ pub(crate) const SECTIONS: &[&str] = &[
 
 /// Loads a config from `text`, read from `origin`, with relative paths resolved against
 /// `base_dir` and `vars` as the environment.
+/// Changes made to a configuration after its file and environment are read and before it is
+/// validated (the command line's flags); their own problems are reported with the file's.
+pub type Overrides<'a> = &'a mut dyn FnMut(&mut Config) -> Result<(), ConfigErrors>;
+
 pub(crate) fn load_text(
     text: &str,
     origin: &str,
     base_dir: &Path,
     vars: Vec<(String, String)>,
     opts: &ValidateOptions,
+    overrides: Overrides<'_>,
 ) -> Result<Config, ConfigErrors> {
     let mut src = Source::new(origin, text);
     let (root, syntax) = DeTable::parse_recoverable(text);
@@ -105,6 +110,9 @@ pub(crate) fn load_text(
     }
 
     resolve_paths(&mut cfg, &index, base_dir, &map, &src);
+    if let Err(e) = overrides(&mut cfg) {
+        errors.extend(e.0);
+    }
     fill_transports(&mut cfg);
 
     for f in check(&cfg, opts, &index) {

@@ -72,23 +72,23 @@ pub struct UpArgs {
     admin: Option<SocketAddr>,
 }
 
+/// Why the flags could not be applied.
+enum ApplyError {
+    /// A flag that stands for a configuration entry is malformed.
+    Config(witmesh_config::ConfigErrors),
+    /// Anything else (a directory that cannot be made).
+    Other(Failure),
+}
+
+impl From<witmesh_config::ConfigErrors> for ApplyError {
+    fn from(e: witmesh_config::ConfigErrors) -> Self {
+        ApplyError::Config(e)
+    }
+}
+
 impl UpArgs {
-    fn config(&self) -> Result<(Config, bool), Failure> {
-        let bad = |e: witmesh_config::ConfigErrors, what: &str| Failure {
-            message: format!("{what} is not valid:\n{e}"),
-            status: EXIT_CONFIG_ERROR as u8,
-        };
-        let mut cfg = match &self.config {
-            Some(path) => Config::load(path).map_err(|e| bad(e, &path.display().to_string()))?,
-            // No file: defaults, with the same environment overrides a file would get.
-            None => Config::from_str_with(
-                "",
-                "<defaults>",
-                std::env::vars(),
-                &ValidateOptions::default(),
-            )
-            .map_err(|e| bad(e, "the environment"))?,
-        };
+    /// What the flags change in the configuration, before it is validated.
+    fn apply(&self, cfg: &mut Config) -> Result<(), ApplyError> {
         for path in &self.components {
             let name = path
                 .file_stem()
@@ -133,35 +133,58 @@ impl UpArgs {
             cfg.admin.listen = addr;
         }
         cfg.quic.trusted_ca.extend(self.cas.iter().cloned());
-        cfg.add_route_flags(&self.routes, &self.http_routes)
-            .map_err(|e| bad(e, "the command line"))?;
+        cfg.add_route_flags(&self.routes, &self.http_routes)?;
         if cfg.quic.enabled && cfg.quic.cert.is_none() && cfg.quic.dev_ca_out.is_none() {
             let out = PathBuf::from(DEFAULT_DEV_CERT_OUT);
             if let Some(dir) = out.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    Failure::new(format!(
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    return Err(ApplyError::Other(Failure::new(format!(
                         "cannot create `{}` for the development certificate: {e}",
                         dir.display()
-                    ))
-                })?;
+                    ))));
+                }
             }
             cfg.quic.dev_ca_out = Some(out);
         }
+        Ok(())
+    }
+
+    fn config(&self) -> Result<(Config, bool), Failure> {
+        let what = self.config.as_ref().map_or_else(
+            || "the configuration".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let bad = |e: witmesh_config::ConfigErrors| Failure {
+            message: format!("{what} is not valid:\n{e}"),
+            status: EXIT_CONFIG_ERROR as u8,
+        };
+        // One validation of the file, the environment and the flags together.
+        let mut failed = None;
+        let mut apply = |cfg: &mut Config| match self.apply(cfg) {
+            Ok(()) => Ok(()),
+            Err(ApplyError::Config(e)) => Err(e),
+            Err(ApplyError::Other(f)) => {
+                failed = Some(f);
+                Ok(())
+            }
+        };
+        let loaded = Config::load_overridden(
+            self.config.as_deref(),
+            std::env::vars(),
+            &ValidateOptions::default(),
+            &mut apply,
+        );
+        if let Some(f) = failed {
+            return Err(f);
+        }
+        let mut cfg = loaded.map_err(bad)?;
+        // Without components the bundled demo is served: the binary's own, valid as it is.
         let bundled = cfg.components.is_empty();
         if bundled {
-            cfg.components
-                .push(ComponentConfig::new("greeter", "<bundled greeter>"));
+            let mut greeter = ComponentConfig::new("greeter", "<bundled greeter>");
+            greeter.transports = cfg.enabled_transports();
+            cfg.components.push(greeter);
         }
-        // Components the file gave no transports serve on every one enabled, flags included.
-        let transports = cfg.enabled_transports();
-        for c in &mut cfg.components {
-            if !c.transports_given.0 {
-                c.transports.clone_from(&transports);
-            }
-        }
-        let check_files = !bundled;
-        cfg.validate_with(&ValidateOptions { check_files })
-            .map_err(|e| bad(e, "the configuration"))?;
         Ok((cfg, bundled))
     }
 }
