@@ -82,7 +82,7 @@ impl AttemptError {
     /// refused it (unknown function, no room). A provider that was reached and reports "no
     /// provider" or "unreachable" ran the call, and those came from an import deeper in the
     /// mesh; deeper refusals of the other kinds it reports as unreachable (see
-    /// `host::CallError::wire_class`).
+    /// `host::CallError::class`).
     pub fn never_ran(&self) -> bool {
         match self {
             AttemptError::NotSent { .. } => true,

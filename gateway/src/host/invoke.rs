@@ -59,24 +59,11 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// A short, stable name for the failure class, for logs and metrics.
-    #[must_use]
-    pub fn class(&self) -> &'static str {
-        match self {
-            CallError::Overloaded { .. } => "overloaded",
-            CallError::Deadline(_) => "deadline",
-            CallError::Trap(_) => "trap",
-            CallError::Instantiate(_) => "instantiate",
-            CallError::Convert(_) => "unsupported",
-            CallError::Forwarded { class, .. } => class.as_str(),
-        }
-    }
-
-    /// The class callers are told over the wire. The component ran when an import failed, so
+    /// The failure's class, as logs, metrics and callers are told it. The component ran when an import failed, so
     /// an import's refusal that would read as this node's own (no room, no such function) is
     /// told as unreachable: no caller may take it for a call that never ran here.
     #[must_use]
-    pub fn wire_class(&self) -> Class {
+    pub fn class(&self) -> Class {
         match self {
             CallError::Forwarded {
                 class: Class::Overloaded | Class::UnknownFunction,

@@ -363,7 +363,7 @@ impl Local for LoadedComponent {
             LoadedComponent::call(self, e, params, deadline.into())
                 .await
                 .map_err(|e| LocalFailure {
-                    class: e.wire_class(),
+                    class: e.class(),
                     message: e.to_string(),
                 })
         })

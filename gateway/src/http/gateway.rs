@@ -198,7 +198,8 @@ impl Gateway {
                     CallError::Deadline(_) => Class::Deadline,
                     _ => Class::Trap,
                 };
-                let status = http_status(FailureKind::of_class(class));
+                let kind = FailureKind::of_class(class);
+                let status = http_status(kind);
                 tracing::warn!(
                     component = &*component.name,
                     status = status.as_u16(),
@@ -206,7 +207,7 @@ impl Gateway {
                 );
                 problem(
                     status,
-                    e.class(),
+                    kind.as_str(),
                     &format!("component {} failed the request: {e}", component.name),
                 )
             }

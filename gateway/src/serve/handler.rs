@@ -40,25 +40,13 @@ pub enum ServeError {
 }
 
 impl ServeError {
-    /// A short, stable name for the failure class.
-    pub fn class(&self) -> &'static str {
-        match self {
-            ServeError::Params(_) | ServeError::ParamsTimeout(_) | ServeError::Stream(_) => {
-                "bad-params"
-            }
-            ServeError::Call(e) => e.class(),
-            ServeError::Results(_) => "bad-results",
-            ServeError::Write(_) => "write",
-        }
-    }
-
-    /// The class told to witmesh callers.
-    pub fn wire_class(&self) -> Class {
+    /// The failure's class: logged, counted, and told to witmesh callers.
+    pub fn class(&self) -> Class {
         match self {
             ServeError::Params(_) | ServeError::ParamsTimeout(_) | ServeError::Stream(_) => {
                 Class::BadParams
             }
-            ServeError::Call(e) => e.wire_class(),
+            ServeError::Call(e) => e.class(),
             ServeError::Results(_) => Class::BadResults,
             ServeError::Write(_) => Class::Lost,
         }
@@ -123,7 +111,7 @@ where
     let result = serve(ep, meta.time_left, rx, &mut tx, &mut sizes)
         .instrument(span.clone())
         .await;
-    let outcome = result.as_ref().err().map(ServeError::wire_class);
+    let outcome = result.as_ref().err().map(ServeError::class);
     span.record("outcome", metrics::outcome(outcome));
     if result.is_err() {
         span.record("otel.status_code", "ERROR");
@@ -153,14 +141,14 @@ where
                 component = ep.owner(),
                 instance = func.instance.as_str(),
                 function = func.name.as_str(),
-                class = e.class(),
+                class = e.class().as_str(),
                 "call failed: {e}"
             );
         });
         let message = format!("in component {}, function {}: {e}", ep.owner(), func.name);
         // Reported before the results stream ends, so the caller has it when it sees the end.
         if let Some(report) = &meta.report {
-            report.send(e.wire_class(), &ep.node, &message).await;
+            report.send(e.class(), &ep.node, &message).await;
         }
     }
     drop(tx);
