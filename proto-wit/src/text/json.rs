@@ -1,5 +1,5 @@
-//! JSON for WIT values, both ways. The mapping is the table in `docs/gateway.md`; the HTTP gateway and
-//! `witmesh call --json` speak it, and [`super::schema`] describes it.
+//! JSON for WIT values, both ways. The mapping is the table in `docs/gateway.md`; the HTTP
+//! gateway and `witmesh call --json` speak it, and [`super::schema`] describes it.
 
 use std::fmt;
 
