@@ -31,7 +31,7 @@ const MAX_CHUNK: usize = 64 << 10;
 /// Chunks queued between the component and the wire (the channel holds one more, for its one
 /// sender): with [`MAX_CHUNK`], at most 320 KiB per parameter stream wait here, and the
 /// component waits when the wire is slower. A stream the mesh may send again also keeps its
-/// first bytes until a provider takes the call (see `transport::bytes_stream`).
+/// first bytes until a provider takes the call (see `call::stream::Replay`).
 const QUEUED_CHUNKS: usize = 4;
 
 /// Links the `async func` import `name` (the component model's name of `func`) to the

@@ -2,7 +2,9 @@
 //!
 //! Each call runs in its own instance (warm or fresh, see [`invoke`]): a trap or an exhausted
 //! memory limit ends one call and nothing else, and calls to one function run in parallel
-//! without locking. Imports nothing here provides are linked to the router (`link`).
+//! without locking. Imports nothing here provides are linked to the mesh through
+//! [`crate::call::Forward`] (`link`); the router calls this host's components through
+//! [`crate::call::Local`].
 
 mod async_imports;
 mod convert;

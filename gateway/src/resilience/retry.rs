@@ -9,7 +9,7 @@ use crate::call::Class;
 pub const BUDGET_WINDOW: Duration = Duration::from_secs(10); // Linkerd's: long enough to smooth bursts
 
 /// Whether a call that failed with `class` may be sent again: always when it certainly never
-/// ran (`never_ran`, from [`crate::transport::AttemptError::never_ran`]); for idempotent
+/// ran (`never_ran`, from [`crate::call::AttemptError::never_ran`]); for idempotent
 /// functions after any failure except bad parameters (which fail everywhere); never once
 /// results have started to arrive.
 pub fn safe_to_retry(
