@@ -120,10 +120,20 @@ impl Config {
         )
     }
 
-    /// Loads the file at `path` (or, without one, the defaults) with `env` as the environment,
-    /// applies `overrides` (the command line's flags), and validates the result once with
-    /// `options`: problems in the file, the environment and the flags are reported together.
+    /// Loads the file at `path` (or, without one, the defaults) with the process environment's
+    /// `WITMESH_` overrides, applies `overrides` (the command line's flags), and validates the
+    /// result once with `options`: problems in the file, the environment and the flags are
+    /// reported together.
     pub fn load_overridden(
+        path: Option<&Path>,
+        options: &ValidateOptions,
+        overrides: Overrides<'_>,
+    ) -> Result<Config, ConfigErrors> {
+        Self::load_overridden_with_env(path, process_env(), options, overrides)
+    }
+
+    /// [`Config::load_overridden`] with `env` in place of the process environment.
+    pub fn load_overridden_with_env(
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
         options: &ValidateOptions,

@@ -28,12 +28,13 @@ pub(crate) const SECTIONS: &[&str] = &[
     "limits",
 ];
 
-/// Loads a config from `text`, read from `origin`, with relative paths resolved against
-/// `base_dir` and `vars` as the environment.
 /// Changes made to a configuration after its file and environment are read and before it is
 /// validated (the command line's flags); their own problems are reported with the file's.
 pub type Overrides<'a> = &'a mut dyn FnMut(&mut Config) -> Result<(), ConfigErrors>;
 
+/// Loads a config from `text`, read from `origin`, with relative paths resolved against
+/// `base_dir` and `vars` as the environment.
+/// `overrides` run before the one validation.
 pub(crate) fn load_text(
     text: &str,
     origin: &str,
@@ -110,9 +111,39 @@ pub(crate) fn load_text(
     }
 
     resolve_paths(&mut cfg, &index, base_dir, &map, &src);
+    let before = (cfg.components.len(), cfg.routes.len(), cfg.peers.len());
     if let Err(e) = overrides(&mut cfg) {
         errors.extend(e.0);
     }
+    // Entries the overrides added come after every entry of the file, dropped ones included,
+    // so their problems never borrow a file entry's line.
+    let after_file = |table_key: &str| {
+        table
+            .get(table_key)
+            .and_then(|v| v.get_ref().as_array())
+            .map_or(0, |a| a.len())
+    };
+    let past = |list: &mut Vec<usize>, kept: usize, now: usize, file_len: usize| {
+        list.extend((0..now.saturating_sub(kept)).map(|k| file_len + k));
+    };
+    past(
+        &mut index.components,
+        before.0,
+        cfg.components.len(),
+        after_file("components"),
+    );
+    past(
+        &mut index.routes,
+        before.1,
+        cfg.routes.len(),
+        after_file("routes"),
+    );
+    past(
+        &mut index.peers,
+        before.2,
+        cfg.peers.len(),
+        after_file("peers"),
+    );
     fill_transports(&mut cfg);
 
     for f in check(&cfg, opts, &index) {

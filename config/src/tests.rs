@@ -550,3 +550,43 @@ fn validate_with_reports_without_lines() {
     );
     assert!(errs.0.iter().all(|e| e.file == "<config>"));
 }
+
+#[test]
+fn overrides_are_validated_once_with_the_file() {
+    let dir = std::env::temp_dir().join(format!("witmesh-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("overrides.toml");
+    // The second entry is dropped (no path); a flag then adds a third with a bad name.
+    std::fs::write(
+        &file,
+        "[[components]]\nname = \"a\"\npath = \"a.wasm\"\n\n[[components]]\nname = \"b\"\n\n[limits]\nmax_depth = 0\n",
+    )
+    .unwrap();
+    let mut add = |cfg: &mut Config| {
+        cfg.components
+            .push(ComponentConfig::new("bad name", "c.wasm"));
+        cfg.add_route_flags(&["nope".into()], &[])
+    };
+    let errors = Config::load_overridden_with_env(Some(&file), Vec::new(), &no_files(), &mut add)
+        .unwrap_err();
+    let keys: Vec<&str> = errors.errors().iter().map(|e| e.key.as_str()).collect();
+    assert!(keys.contains(&"limits.max_depth"), "{keys:?}");
+    assert!(keys.contains(&"routes"), "{keys:?}");
+    // The flag's entry is named after every entry of the file, never as the dropped one.
+    assert!(keys.contains(&"components[2].name"), "{keys:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let bundled = Config::load_overridden_with_env(
+        None,
+        Vec::new(),
+        &ValidateOptions::default(),
+        &mut |cfg: &mut Config| {
+            cfg.quic.enabled = true;
+            cfg.components
+                .push(ComponentConfig::bundled("greeter", "<bundled greeter>"));
+            Ok(())
+        },
+    )
+    .unwrap();
+    // A bundled component has no file to check, and takes the transports enabled.
+    assert_eq!(bundled.components[0].transports, vec![Transport::Quic]);
+}

@@ -503,12 +503,14 @@ fn components(c: &mut Checker<'_>) {
                 ),
             );
         }
-        c.file(
-            format!("{at}.path"),
-            &comp.path,
-            false,
-            "a compiled component",
-        );
+        if !comp.bundled.0 {
+            c.file(
+                format!("{at}.path"),
+                &comp.path,
+                false,
+                "a compiled component",
+            );
+        }
         let mut exports = HashSet::new();
         for (j, export) in comp.exports.iter().enumerate() {
             if export.is_empty() || export.chars().any(char::is_whitespace) {

@@ -78,6 +78,10 @@ pub struct ComponentConfig {
     /// later (by command-line flags) apply too.
     #[serde(skip)]
     pub transports_given: Given,
+    /// Whether the binary brings this component's bytes itself (the bundled demo): its `path`
+    /// names no file, so none is checked.
+    #[serde(skip)]
+    pub bundled: Given,
 }
 
 /// Where a value came from: the file, or a default. Not part of what the configuration means,
@@ -108,6 +112,16 @@ impl ComponentConfig {
             instances: InstanceMode::default(),
             wasi: WasiPolicy::default(),
             transports_given: Given(false),
+            bundled: Given(false),
+        }
+    }
+
+    /// The entry for a component whose bytes the binary brings itself, described by `path`.
+    #[must_use]
+    pub fn bundled(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        ComponentConfig {
+            bundled: Given(true),
+            ..ComponentConfig::new(name, path)
         }
     }
 }

@@ -1,7 +1,6 @@
 //! What a node tells about itself and the mesh: its health, the peers it knows, what serves
 //! which instance, and where its forwarded imports go. One view, served two ways: as the
-//! `witmesh:mesh` WIT interfaces over wRPC ([`mesh`]) and as JSON on the admin listener
-//! ([`crate::admin`]).
+//! `witmesh:mesh` WIT interfaces over wRPC ([`mesh`]) and as JSON on the admin listener.
 
 pub mod catalog;
 pub mod mesh;

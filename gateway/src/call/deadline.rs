@@ -2,7 +2,9 @@
 //! [`AttemptError::Deadline`], naming the time it had.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio::time::error::Elapsed;
 
 use super::error::AttemptError;
 
@@ -14,7 +16,24 @@ pub async fn within<T, E>(
     late: impl FnOnce(AttemptError) -> E,
 ) -> Result<T, E> {
     let had = deadline.saturating_duration_since(Instant::now());
-    match tokio::time::timeout_at(deadline.into(), attempt).await {
+    race(tokio::time::timeout_at(deadline.into(), attempt), had, late).await
+}
+
+/// [`within`] for a `timeout` from now, which the deadline failure names as it was given.
+pub async fn within_for<T, E>(
+    timeout: Duration,
+    attempt: impl Future<Output = Result<T, E>>,
+    late: impl FnOnce(AttemptError) -> E,
+) -> Result<T, E> {
+    race(tokio::time::timeout(timeout, attempt), timeout, late).await
+}
+
+async fn race<T, E>(
+    timed: impl Future<Output = Result<Result<T, E>, Elapsed>>,
+    had: Duration,
+    late: impl FnOnce(AttemptError) -> E,
+) -> Result<T, E> {
+    match timed.await {
         Ok(r) => r,
         Err(_) => Err(late(AttemptError::Deadline { after: had })),
     }

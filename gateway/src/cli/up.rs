@@ -146,6 +146,11 @@ impl UpArgs {
             }
             cfg.quic.dev_ca_out = Some(out);
         }
+        // Without components the bundled demo is served.
+        if cfg.components.is_empty() {
+            cfg.components
+                .push(ComponentConfig::bundled("greeter", "<bundled greeter>"));
+        }
         Ok(())
     }
 
@@ -170,21 +175,14 @@ impl UpArgs {
         };
         let loaded = Config::load_overridden(
             self.config.as_deref(),
-            std::env::vars(),
             &ValidateOptions::default(),
             &mut apply,
         );
         if let Some(f) = failed {
             return Err(f);
         }
-        let mut cfg = loaded.map_err(bad)?;
-        // Without components the bundled demo is served: the binary's own, valid as it is.
-        let bundled = cfg.components.is_empty();
-        if bundled {
-            let mut greeter = ComponentConfig::new("greeter", "<bundled greeter>");
-            greeter.transports = cfg.enabled_transports();
-            cfg.components.push(greeter);
-        }
+        let cfg = loaded.map_err(bad)?;
+        let bundled = cfg.components.iter().any(|c| c.bundled.0);
         Ok((cfg, bundled))
     }
 }

@@ -15,7 +15,7 @@ use witmesh_config::HostPort;
 use witmesh_proto::codec::{encode_values, Limits};
 use witmesh_proto::{Func, Value};
 
-use crate::call::deadline::within;
+use crate::call::deadline::within_for;
 use crate::call::AttemptError;
 use crate::call::{ByteStream, StreamAnswer};
 use crate::route::open::Invoker;
@@ -114,11 +114,7 @@ impl Caller {
                 }
             }
         };
-        let deadline = std::time::Instant::now() + timeout;
-        within(deadline, attempt, |e| {
-            CallFailure::from_attempt(&target, &e)
-        })
-        .await
+        within_for(timeout, attempt, |e| CallFailure::from_attempt(&target, &e)).await
     }
 
     /// Calls `func`, whose one parameter or one result is a `stream<u8>`, with `params`
@@ -165,6 +161,6 @@ impl Caller {
                 .await
                 .map_err(fail)
         };
-        within(std::time::Instant::now() + timeout, attempt, fail).await
+        within_for(timeout, attempt, fail).await
     }
 }

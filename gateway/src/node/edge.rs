@@ -1,5 +1,5 @@
-//! The node's HTTP side: the routes that serve wasi:http components (here or on another node),
-//! the JSON gateway, and the admin listener.
+//! The node's HTTP side: the routes that serve wasi:http components (here or on another node)
+//! and the JSON gateway.
 
 use std::sync::Arc;
 

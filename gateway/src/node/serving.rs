@@ -26,7 +26,7 @@ pub(super) struct Serving {
     pub own_prefixes: Vec<Arc<LoadedComponent>>,
     /// The instances announced: the components' (witmesh's own is served by every node).
     pub instances: Vec<String>,
-    /// Whether anything is served over NATS, and over QUIC.
+    /// Whether anything is served over NATS.
     pub on_nats: bool,
     /// Whether anything is served over QUIC.
     pub on_quic: bool,
