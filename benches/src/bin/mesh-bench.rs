@@ -26,9 +26,10 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context as _, Result};
 use clap::Parser;
 use witmesh_benches::measure::{
-    self, cpu_time, fmt_size, locate_witmesh, memory_kib, mib, quic_connect, Samples,
+    self, cpu_time, locate_witmesh, memory_kib, mib, quic_connect, Samples,
 };
 use witmesh_benches::native::{drive, quic_server};
+use witmesh_benches::payload::fmt_size;
 use witmesh_tests::greeter_client::local::greeter_demo::greet::greet;
 use witmesh_tests::harness::{NatsServer, Sidecar};
 use witmesh_tests::native::{serve_greeter, NativeGreeter};

@@ -26,9 +26,10 @@ use bytes::Bytes;
 use clap::Parser;
 use wit_bindgen_wrpc::wrpc_transport::{ResourceBorrow, ResourceOwn};
 use witmesh_benches::measure::{
-    self, cpu_time, fmt_size, locate_witmesh, memory_kib, mib, payload, quic_connect, Samples,
+    self, cpu_time, locate_witmesh, memory_kib, mib, quic_connect, Samples,
 };
 use witmesh_benches::native::{drive, quic_server};
+use witmesh_benches::payload::{bytes as payload, fmt_size};
 use witmesh_tests::every_type::exports::witmesh::every_type::echo::Handler;
 use witmesh_tests::every_type::witmesh::every_type::types::{
     Color, Counter, Everything, Permissions, Point, Shape, TreeNode, WideFlags,
