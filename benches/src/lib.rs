@@ -4,7 +4,8 @@
 //! The harness starts its servers with [`sidecar`] (the witmesh sidecars, the examples'
 //! native `greeter-server`, upstream's host) and [`native`] (native `wit-bindgen-wrpc` servers
 //! and the transports' raw echo servers, in process), calls them with [`client`] using the
-//! payloads and names of [`payload`], and measures with [`measure`].
+//! payloads and names of [`payload`], and measures with [`measure`]; [`serve`] is its
+//! `--serve` mode, the serving comparison of the every-type component.
 //!
 //! The codec bench (`benches/codec.rs`) compares witmesh-proto with the code `wit-bindgen-wrpc`
 //! generates on the same values; [`CASES`] and [`OPS`] name its Criterion groups
@@ -15,6 +16,7 @@ pub mod client;
 pub mod measure;
 pub mod native;
 pub mod payload;
+pub mod serve;
 pub mod sidecar;
 
 use bytes::Bytes;

@@ -20,6 +20,14 @@
 //! `benches/results/<date>/`) as `side-by-side.json`, a markdown table of ratios to the
 //! baseline (`side-by-side.md`) and a plot of p50 latency per path (`side-by-side.svg`).
 //!
+//! The report also gives what witmesh adds per network hop it makes, against the issue's
+//! targets (≤ 50 µs at p50, ≤ 200 µs at p99): `witmesh-*` − native, and (`two-hops-*` − 2 ×
+//! native) / 2, as the older `mesh-bench` binary printed it from the same three paths.
+//!
+//! `--serve` measures instead what the older `serve-bench` binary did: the every-type
+//! component's `echo-bytes` served by a sidecar against a native server of the same interface
+//! (see [`witmesh_benches::serve`]); it prints its table and writes no files.
+//!
 //! `cargo build --release --workspace && ./target/release/side-by-side` for the README
 //! numbers; `--quick` is the small run the test command makes so the harness cannot rot.
 
@@ -29,10 +37,11 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context as _, Result};
 use clap::Parser;
 use serde_json::json;
-use witmesh_benches::client::{Call, Client};
+use witmesh_benches::client::{Call, Client, Transport};
 use witmesh_benches::measure::{cpu_time, locate_witmesh, measure_cell, memory_kib, Cell, Plan};
 use witmesh_benches::native::{greeter_quic, raw_servers};
 use witmesh_benches::payload::{fmt_size, A_PREFIX, B_PREFIX, NATIVE_PREFIX, UPSTREAM_PREFIX};
+use witmesh_benches::serve;
 use witmesh_benches::sidecar::{greeter_server, upstream_host, Mesh};
 use witmesh_tests::harness::NatsServer;
 
@@ -48,18 +57,29 @@ struct Args {
     /// Rounds each cell's calls are split into, rotating the paths' order.
     #[arg(long, default_value_t = 4)]
     rounds: usize,
-    /// Payload sizes in bytes.
-    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 1024, 65536])]
-    payloads: Vec<usize>,
-    /// Concurrency levels.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 16, 64])]
-    concurrency: Vec<usize>,
+    /// Payload sizes in bytes [default: 16,1024,65536; with --serve 16,1024].
+    #[arg(long, value_delimiter = ',')]
+    payloads: Option<Vec<usize>>,
+    /// Concurrency levels [default: 1,16,64; with --serve 1,64].
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
     /// A small run (50 calls, 16 B and 1 KiB, concurrency 1 and 4): for the test command.
     #[arg(long)]
     quick: bool,
     /// Where the results go (default `benches/results/<date>`).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Measure serving instead (was `serve-bench`): the every-type component's `echo-bytes`
+    /// served by a sidecar against a native server, over each of --transports; prints its
+    /// table and writes no files.
+    #[arg(long)]
+    serve: bool,
+    /// The transports --serve measures, in order.
+    #[arg(long, value_delimiter = ',', default_values_t = [Transport::Nats, Transport::Quic])]
+    transports: Vec<Transport>,
+    /// A single call slower than this aborts the run [default: 30000; with --serve 10000].
+    #[arg(long)]
+    call_timeout_ms: Option<u64>,
 }
 
 /// The paths measured, in table order; the baseline of each transport comes first after its
@@ -90,6 +110,10 @@ fn baseline(path: &str) -> &'static str {
 /// the clients'.
 const IN_PROCESS: [&str; 3] = ["raw-nats", "raw-quic", "native-quic"];
 
+/// The issue's targets for what witmesh adds per network hop, microseconds.
+const P50_PER_HOP_TARGET_US: f64 = 50.0;
+const P99_PER_HOP_TARGET_US: f64 = 200.0;
+
 /// A process measured for memory and CPU.
 struct Watched {
     name: &'static str,
@@ -112,33 +136,55 @@ impl Watched {
     }
 }
 
-/// What a run measures once `--quick` is applied.
+/// What a run measures once `--quick` and the mode's defaults are applied.
 struct Settings {
     plan: Plan,
     payloads: Vec<usize>,
     concurrency: Vec<usize>,
 }
 
-fn main() -> Result<()> {
-    let mut args = Args::parse();
-    if args.quick {
-        args.calls = 50;
-        args.warmup = 10;
-        args.rounds = 2;
-        args.payloads = vec![16, 1024];
-        args.concurrency = vec![1, 4];
-    }
-    ensure!(args.calls > 0, "--calls must be positive");
-    let settings = Settings {
+fn settings(args: &Args) -> Settings {
+    let (payloads, concurrency, timeout_ms) = if args.serve {
+        (vec![16, 1024], vec![1, 64], 10_000)
+    } else {
+        (vec![16, 1024, 65536], vec![1, 16, 64], 30_000)
+    };
+    let mut s = Settings {
         plan: Plan {
             calls: args.calls,
             warmup: args.warmup,
             rounds: args.rounds,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_millis(args.call_timeout_ms.unwrap_or(timeout_ms)),
         },
-        payloads: args.payloads.clone(),
-        concurrency: args.concurrency.clone(),
+        payloads: args.payloads.clone().unwrap_or(payloads),
+        concurrency: args.concurrency.clone().unwrap_or(concurrency),
     };
+    if args.quick {
+        s.plan.calls = 50;
+        s.plan.warmup = 10;
+        s.plan.rounds = 2;
+        s.payloads = vec![16, 1024];
+        s.concurrency = vec![1, 4];
+    }
+    s
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let settings = settings(&args);
+    ensure!(settings.plan.calls > 0, "--calls must be positive");
+    ensure!(
+        settings.concurrency.iter().all(|&c| c > 0),
+        "concurrency levels must be positive"
+    );
+    if args.serve {
+        return serve::run(&serve::Options {
+            plan: settings.plan,
+            payloads: settings.payloads,
+            concurrency: settings.concurrency,
+            transports: args.transports,
+        });
+    }
     let bin = locate_witmesh()?;
     let started = Instant::now();
     let nats = NatsServer::start();
@@ -417,6 +463,46 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
             p["peak_rss_mib"].as_f64().unwrap_or(0.0),
             p["cpu_seconds"].as_f64().unwrap_or(0.0),
         );
+    }
+    out.push_str(&per_hop(cells));
+    out
+}
+
+/// What witmesh adds per network hop it makes, over each transport: `witmesh-*` − native for
+/// one hop, (`two-hops-*` − 2 × native) / 2 for two (the two-hop path crosses the network
+/// twice where the native one crosses it once), at p50 and p99, against the issue's targets.
+fn per_hop(cells: &[Cell]) -> String {
+    use std::fmt::Write as _;
+    let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
+    let mut out = format!(
+        "\nAdded per network hop (one hop: witmesh − native; two hops: (two hops − 2 × native) / 2); targets ≤ {P50_PER_HOP_TARGET_US} µs at p50, ≤ {P99_PER_HOP_TARGET_US} µs at p99.\n\n\
+         | payload | conc. | transport | added p50 µs (one / two hops) | added p99 µs (one / two hops) |\n\
+         |---|---:|---|---:|---:|\n"
+    );
+    for c in cells {
+        for t in [Transport::Nats, Transport::Quic] {
+            let get = |p: &str| c.samples.get(format!("{p}-{t}").as_str());
+            let (Some(n), Some(one), Some(two)) = (get("native"), get("witmesh"), get("two-hops"))
+            else {
+                continue;
+            };
+            let added = |q: f64| {
+                let base = n.percentile_us(q);
+                (
+                    one.percentile_us(q) - base,
+                    (two.percentile_us(q) - 2.0 * base) / 2.0,
+                )
+            };
+            let ((one50, two50), (one99, two99)) = (added(50.0), added(99.0));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {t} | {one50:+.1} / {two50:+.1} {} | {one99:+.1} / {two99:+.1} {} |",
+                fmt_size(c.payload),
+                c.concurrency,
+                verdict(one50.max(two50) <= P50_PER_HOP_TARGET_US),
+                verdict(one99.max(two99) <= P99_PER_HOP_TARGET_US),
+            );
+        }
     }
     out
 }
