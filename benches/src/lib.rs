@@ -1,12 +1,23 @@
-//! Shared fixtures for witmesh benches.
+//! witmesh's benches: the library the side-by-side harness (`src/bin/side-by-side.rs`) is
+//! built from, and the codec bench's fixtures.
+//!
+//! The harness starts its servers with [`sidecar`] (the witmesh sidecars, the examples'
+//! native `greeter-server`, upstream's host) and [`native`] (native `wit-bindgen-wrpc` servers
+//! and the transports' raw echo servers, in process), calls them with [`client`] using the
+//! payloads and names of [`payload`], and measures with [`measure`]; [`serve`] is its
+//! `--serve` mode, the serving comparison of the every-type component.
 //!
 //! The codec bench (`benches/codec.rs`) compares witmesh-proto with the code `wit-bindgen-wrpc`
 //! generates on the same values; [`CASES`] and [`OPS`] name its Criterion groups
 //! (`<case>-<op>`, each with the functions `upstream` and `witmesh`), which the `ratios` binary
 //! reads back.
 
+pub mod client;
 pub mod measure;
 pub mod native;
+pub mod payload;
+pub mod serve;
+pub mod sidecar;
 
 use bytes::Bytes;
 use witmesh_proto::Value;

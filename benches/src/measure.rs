@@ -1,5 +1,7 @@
-//! Measuring: latency samples, payloads, and the memory and CPU time of a sidecar process.
+//! Measuring: latency samples, cells of rotating rounds over every path, and the memory and
+//! CPU time of a server process.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _, Result};
-use bytes::Bytes;
+
+use crate::client::Client;
+use crate::payload::{fmt_size, Payload};
 
 /// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
 pub async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
@@ -51,22 +55,6 @@ impl Samples {
     /// Calls per second of wall time.
     pub fn calls_per_sec(&self) -> f64 {
         self.latencies_ns.len() as f64 / self.wall.as_secs_f64()
-    }
-}
-
-/// A payload of `len` bytes with a non-trivial pattern.
-pub fn payload(len: usize) -> Bytes {
-    (0..len)
-        .map(|i| (i.wrapping_mul(131).wrapping_add(i >> 8) & 0xff) as u8)
-        .collect()
-}
-
-/// `16 B`, `1 KiB`.
-pub fn fmt_size(n: usize) -> String {
-    if n >= 1024 && n % 1024 == 0 {
-        format!("{} KiB", n / 1024)
-    } else {
-        format!("{n} B")
     }
 }
 
@@ -179,4 +167,87 @@ where
         all.extend(res.context("worker panicked")??);
     }
     Ok((all, start.elapsed()))
+}
+
+/// How many calls a cell makes on each path, and how long one call may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Measured calls per path.
+    pub calls: usize,
+    /// Warm-up calls per path, not measured.
+    pub warmup: usize,
+    /// Rounds the measured calls are split into, rotating the paths' order.
+    pub rounds: usize,
+    /// A call slower than this fails the run.
+    pub timeout: Duration,
+}
+
+/// Every path's samples in one cell (payload × concurrency), and the CPU time the
+/// out-of-process servers spent on each path's measured calls.
+pub struct Cell {
+    /// The payload size, bytes.
+    pub payload: usize,
+    /// Worker tasks, each with one call in flight.
+    pub concurrency: usize,
+    /// Each path's latencies and wall time.
+    pub samples: BTreeMap<&'static str, Samples>,
+    /// CPU time of the watched servers during each path's measured calls.
+    pub server_cpu: BTreeMap<&'static str, Duration>,
+}
+
+/// Total CPU time of `pids`' threads so far, to the nanosecond (`/proc/PID/task/*/schedstat`;
+/// the clock-tick counts of `/proc/PID/stat` are too coarse for one batch).
+#[must_use]
+pub fn cpu_of(pids: &[u32]) -> Duration {
+    let ns: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/task")).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+/// One cell: each path warmed up, then `plan.rounds` rounds of its measured calls, the paths
+/// taking turns in an order that rotates every round (with two paths: ABBA), so every path
+/// shares the machine's noise. The paths run one at a time, so what `servers` spend meanwhile
+/// is that path's.
+pub async fn measure_cell(
+    plan: &Plan,
+    clients: &[(&'static str, Client)],
+    payload: usize,
+    concurrency: usize,
+    servers: &[u32],
+) -> Result<Cell> {
+    let p = Payload::new(payload);
+    let label = |path: &str| format!("{path}/{}/c{concurrency}", fmt_size(payload));
+    for (path, c) in clients {
+        c.batch(&p, concurrency, plan.warmup, plan.timeout, &label(path))
+            .await?;
+    }
+    let mut samples: BTreeMap<&'static str, Samples> = BTreeMap::new();
+    let mut server_cpu: BTreeMap<&'static str, Duration> = BTreeMap::new();
+    let rounds = plan.rounds.max(1);
+    for r in 0..rounds {
+        let n = plan.calls / rounds + usize::from(r < plan.calls % rounds);
+        for k in 0..clients.len() {
+            let (path, c) = &clients[(k + r) % clients.len()];
+            let cpu0 = cpu_of(servers);
+            let (lat, wall) = c
+                .batch(&p, concurrency, n, plan.timeout, &label(path))
+                .await?;
+            *server_cpu.entry(*path).or_default() += cpu_of(servers).saturating_sub(cpu0);
+            let s = samples.entry(*path).or_default();
+            s.latencies_ns.extend(lat);
+            s.wall += wall;
+        }
+    }
+    Ok(Cell {
+        payload,
+        concurrency,
+        samples,
+        server_cpu,
+    })
 }

@@ -1,6 +1,7 @@
 //! The side-by-side harness end to end in its quick mode, so it cannot rot: it starts its own
 //! nats-server, sidecars and native servers and writes the JSON, the markdown table and the
-//! plot, with every path measured.
+//! plot, with every path measured; and its `--serve` mode (the serving comparison that was
+//! `serve-bench`) measures both targets over both transports.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -61,5 +62,36 @@ fn the_quick_run_measures_every_path_and_writes_its_results() {
     assert!(
         svg.contains("<svg") && svg.contains("witmesh-quic"),
         "the plot has no legend"
+    );
+}
+
+#[test]
+fn the_quick_serve_run_measures_both_targets_over_both_transports() {
+    let run = Command::new(env!("CARGO_BIN_EXE_side-by-side"))
+        .args(["--serve", "--quick"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "side-by-side --serve --quick failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // 2 transports x 2 payloads x 2 concurrency levels, each row with both targets measured.
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| nats |") || l.starts_with("| quic |"))
+        .collect();
+    assert_eq!(rows.len(), 8, "{stdout}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // native and witmesh p50, both positive.
+        for i in [4, 5] {
+            assert!(cells[i].parse::<f64>().unwrap() > 0.0, "{row}");
+        }
+    }
+    assert!(
+        stdout.contains("sidecar peak resident memory (VmHWM)"),
+        "{stdout}"
     );
 }

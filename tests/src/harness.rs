@@ -51,21 +51,27 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// Starts one and waits until it accepts connections.
+    /// Starts one on 127.0.0.1 and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_on("127.0.0.1")
+    }
+
+    /// Starts one listening on `host` (an address of this machine or of the test's own network
+    /// namespace link), on a port free on loopback, and waits until it accepts connections.
+    pub fn start_on(host: &str) -> Self {
         let port = free_port();
         let child = Command::new(nats_server_bin())
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-a", host, "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("cannot start nats-server (apt-get install nats-server)");
         let server = NatsServer {
             child,
-            url: format!("nats://127.0.0.1:{port}"),
+            url: format!("nats://{host}:{port}"),
         };
         wait_until("nats-server to accept connections", READY_TIMEOUT, || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            TcpStream::connect((host, port)).is_ok()
         });
         server
     }
@@ -76,6 +82,18 @@ impl Drop for NatsServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `p` as a command-line argument (every path a test passes is UTF-8).
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("path is not UTF-8")
+}
+
+/// Writes `body` to `witmesh.toml` in `dir` and returns the file's path, for `--config`.
+pub fn write_config(dir: &tempfile::TempDir, body: &str) -> String {
+    let p = dir.path().join("witmesh.toml");
+    std::fs::write(&p, body).expect("cannot write witmesh.toml");
+    path(&p).to_owned()
 }
 
 /// The witmesh binary built for this test run.
@@ -344,6 +362,22 @@ pub async fn quic_connect(addr: SocketAddr, cert_pem: &[u8]) -> quinn::Connectio
         .expect("connect")
         .await
         .expect("QUIC handshake")
+}
+
+/// A wRPC client over QUIC to sidecar `s`, trusting its development certificate.
+pub async fn quic_client(s: &Sidecar) -> wrpc_transport_quic::Client {
+    let conn = quic_connect(s.ready.quic.expect("no QUIC address"), &s.dev_cert()).await;
+    wrpc_transport_quic::Client::from(conn)
+}
+
+/// A wRPC client over NATS at `url` under the subject prefix `prefix`.
+pub async fn nats_client(url: &str, prefix: &str) -> wrpc_transport_nats::Client {
+    let nats = async_nats::connect(url)
+        .await
+        .expect("cannot connect to NATS");
+    wrpc_transport_nats::Client::new(nats, prefix, None)
+        .await
+        .expect("cannot make a wRPC client over NATS")
 }
 
 /// An HTTP answer: status, headers (lower-case names) and body.

@@ -20,33 +20,30 @@
 //! `benches/results/<date>/`) as `side-by-side.json`, a markdown table of ratios to the
 //! baseline (`side-by-side.md`) and a plot of p50 latency per path (`side-by-side.svg`).
 //!
+//! The report also gives what witmesh adds per network hop it makes, against the issue's
+//! targets (≤ 50 µs at p50, ≤ 200 µs at p99): `witmesh-*` − native, and (`two-hops-*` − 2 ×
+//! native) / 2, as the older `mesh-bench` binary printed it from the same three paths.
+//!
+//! `--serve` measures instead what the older `serve-bench` binary did: the every-type
+//! component's `echo-bytes` served by a sidecar against a native server of the same interface
+//! (see [`witmesh_benches::serve`]); it prints its table and writes no files.
+//!
 //! `cargo build --release --workspace && ./target/release/side-by-side` for the README
 //! numbers; `--quick` is the small run the test command makes so the harness cannot rot.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _, Result};
-use bytes::Bytes;
 use clap::Parser;
 use serde_json::json;
-use witmesh::client::HttpCaller;
-use witmesh_benches::measure::{
-    self, cpu_time, fmt_size, locate_witmesh, memory_kib, quic_connect, Samples,
-};
-use witmesh_benches::native::{drive, native_tls, quic_server};
-use witmesh_proto::{Func, Value, WitSet};
-use witmesh_tests::greeter_client::local::greeter_demo::greet::greet;
-use witmesh_tests::harness::{NatsServer, Program, Sidecar};
-use witmesh_tests::native::NativeGreeter;
-use witmesh_tests::relay_client::witmesh::relay::relay;
-
-const GREET: &str = "local:greeter-demo/greet";
-const FAULTS: &str = "witmesh:faults/faults@0.1.0";
-const RAW_SUBJECT: &str = "bench.raw.echo";
+use witmesh_benches::client::{Call, Client, Transport};
+use witmesh_benches::measure::{cpu_time, locate_witmesh, measure_cell, memory_kib, Cell, Plan};
+use witmesh_benches::native::{greeter_quic, raw_servers};
+use witmesh_benches::payload::{fmt_size, A_PREFIX, B_PREFIX, NATIVE_PREFIX, UPSTREAM_PREFIX};
+use witmesh_benches::serve;
+use witmesh_benches::sidecar::{greeter_server, upstream_host, Mesh};
+use witmesh_tests::harness::NatsServer;
 
 /// Side-by-side: witmesh against plain wRPC, in one run.
 #[derive(Debug, Parser)]
@@ -60,18 +57,29 @@ struct Args {
     /// Rounds each cell's calls are split into, rotating the paths' order.
     #[arg(long, default_value_t = 4)]
     rounds: usize,
-    /// Payload sizes in bytes.
-    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 1024, 65536])]
-    payloads: Vec<usize>,
-    /// Concurrency levels.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 16, 64])]
-    concurrency: Vec<usize>,
+    /// Payload sizes in bytes [default: 16,1024,65536; with --serve 16,1024].
+    #[arg(long, value_delimiter = ',')]
+    payloads: Option<Vec<usize>>,
+    /// Concurrency levels [default: 1,16,64; with --serve 1,64].
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
     /// A small run (50 calls, 16 B and 1 KiB, concurrency 1 and 4): for the test command.
     #[arg(long)]
     quick: bool,
     /// Where the results go (default `benches/results/<date>`).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Measure serving instead (was `serve-bench`): the every-type component's `echo-bytes`
+    /// served by a sidecar against a native server, over each of --transports; prints its
+    /// table and writes no files.
+    #[arg(long)]
+    serve: bool,
+    /// The transports --serve measures, in order.
+    #[arg(long, value_delimiter = ',', default_values_t = [Transport::Nats, Transport::Quic])]
+    transports: Vec<Transport>,
+    /// A single call slower than this aborts the run [default: 30000; with --serve 10000].
+    #[arg(long)]
+    call_timeout_ms: Option<u64>,
 }
 
 /// The paths measured, in table order; the baseline of each transport comes first after its
@@ -98,188 +106,13 @@ fn baseline(path: &str) -> &'static str {
     }
 }
 
-/// One long-lived connection to one path's server.
-#[derive(Clone)]
-enum Client {
-    RawNats(async_nats::Client),
-    RawQuic(quinn::Connection),
-    Nats(wrpc_transport_nats::Client, bool),
-    Quic(wrpc_transport_quic::Client, bool),
-    Http(Arc<HttpCaller>, Arc<Func>),
-}
-
-impl Client {
-    /// One call of `greet(name)` (or an echo of its bytes, for the raw paths), checked.
-    async fn call(&self, name: &str) -> Result<()> {
-        let expected = format!("Hello, {name}!");
-        let got = match self {
-            Client::RawNats(nats) => {
-                let msg = nats
-                    .request(RAW_SUBJECT, Bytes::copy_from_slice(name.as_bytes()))
-                    .await?;
-                ensure!(
-                    msg.payload.as_ref() == name.as_bytes(),
-                    "raw NATS echo differs"
-                );
-                return Ok(());
-            }
-            Client::RawQuic(conn) => {
-                let (mut tx, mut rx) = conn.open_bi().await?;
-                tx.write_all(name.as_bytes()).await?;
-                tx.finish()?;
-                let back = rx.read_to_end(1 << 20).await?;
-                ensure!(back == name.as_bytes(), "raw QUIC echo differs");
-                return Ok(());
-            }
-            Client::Nats(c, true) => relay::greet(c, None, name).await?,
-            Client::Nats(c, false) => greet(c, None, name).await?,
-            Client::Quic(c, true) => relay::greet(c, (), name).await?,
-            Client::Quic(c, false) => greet(c, (), name).await?,
-            Client::Http(h, func) => {
-                let out = h
-                    .call(
-                        func,
-                        &[Value::String(name.to_owned())],
-                        Duration::from_secs(30),
-                    )
-                    .await?;
-                match out.as_slice() {
-                    [Value::String(s)] => s.clone(),
-                    other => anyhow::bail!("the gateway answered {other:?}"),
-                }
-            }
-        };
-        ensure!(
-            got == expected,
-            "answered {} bytes, not the greeting",
-            got.len()
-        );
-        Ok(())
-    }
-}
-
-/// The raw floors' servers: a NATS responder and a QUIC echo, both in this process.
-async fn raw_servers(nats_url: &str) -> Result<(SocketAddr, String)> {
-    let nats = async_nats::connect(nats_url).await?;
-    let mut sub = nats.subscribe(RAW_SUBJECT).await?;
-    tokio::spawn(async move {
-        use futures::StreamExt as _;
-        while let Some(msg) = sub.next().await {
-            if let Some(reply) = msg.reply {
-                let _ = nats.publish(reply, msg.payload).await;
-            }
-        }
-    });
-    let (config, pem) = native_tls()?;
-    let endpoint = quinn::Endpoint::server(config, SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let addr = endpoint.local_addr()?;
-    tokio::spawn(async move {
-        while let Some(incoming) = endpoint.accept().await {
-            tokio::spawn(async move {
-                let Ok(conn) = incoming.await else { return };
-                while let Ok((mut tx, mut rx)) = conn.accept_bi().await {
-                    tokio::spawn(async move {
-                        if let Ok(data) = rx.read_to_end(1 << 20).await {
-                            let _ = tx.write_all(&data).await;
-                            let _ = tx.finish();
-                        }
-                    });
-                }
-            });
-        }
-    });
-    Ok((addr, pem))
-}
-
-fn name(len: usize) -> String {
-    (0..len)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect()
-}
-
-fn path_str(p: &FsPath) -> &str {
-    p.to_str().unwrap_or_default()
-}
-
-/// Every path's samples in one cell, and the CPU time the out-of-process servers spent on
-/// each path's measured calls.
-struct Cell {
-    payload: usize,
-    concurrency: usize,
-    samples: BTreeMap<&'static str, Samples>,
-    server_cpu: BTreeMap<&'static str, Duration>,
-}
-
 /// Paths whose servers run inside this process, where their CPU cannot be told apart from
 /// the clients'.
 const IN_PROCESS: [&str; 3] = ["raw-nats", "raw-quic", "native-quic"];
 
-/// Total CPU time of `pids`' threads so far, to the nanosecond (`/proc/PID/task/*/schedstat`;
-/// the clock-tick counts of `/proc/PID/stat` are too coarse for one batch).
-fn cpu_of(pids: &[u32]) -> Duration {
-    let ns: u64 = pids
-        .iter()
-        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/task")).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(ns)
-}
-
-async fn measure_cell(
-    args: &Args,
-    clients: &[(&'static str, Client)],
-    payload: usize,
-    concurrency: usize,
-    servers: &[u32],
-) -> Result<Cell> {
-    let name = name(payload);
-    let timeout = Duration::from_secs(30);
-    let label = |p: &str| format!("{p}/{}/c{concurrency}", fmt_size(payload));
-    for (p, c) in clients {
-        batch(c, &name, concurrency, args.warmup, timeout, &label(p)).await?;
-    }
-    let mut samples: BTreeMap<&'static str, Samples> = BTreeMap::new();
-    let mut server_cpu: BTreeMap<&'static str, Duration> = BTreeMap::new();
-    let rounds = args.rounds.max(1);
-    for r in 0..rounds {
-        let n = args.calls / rounds + usize::from(r < args.calls % rounds);
-        for k in 0..clients.len() {
-            let (p, c) = &clients[(k + r) % clients.len()];
-            // The paths run one at a time: what the servers spend meanwhile is this path's.
-            let cpu0 = cpu_of(servers);
-            let (lat, wall) = batch(c, &name, concurrency, n, timeout, &label(p)).await?;
-            *server_cpu.entry(*p).or_default() += cpu_of(servers).saturating_sub(cpu0);
-            let s = samples.entry(*p).or_default();
-            s.latencies_ns.extend(lat);
-            s.wall += wall;
-        }
-    }
-    Ok(Cell {
-        payload,
-        concurrency,
-        samples,
-        server_cpu,
-    })
-}
-
-async fn batch(
-    client: &Client,
-    name: &str,
-    concurrency: usize,
-    calls: usize,
-    timeout: Duration,
-    what: &str,
-) -> Result<(Vec<u64>, Duration)> {
-    let (client, name) = (client.clone(), name.to_owned());
-    measure::batch(concurrency, calls, timeout, what, move || {
-        let (client, name) = (client.clone(), name.clone());
-        async move { client.call(&name).await }
-    })
-    .await
-}
+/// The issue's targets for what witmesh adds per network hop, microseconds.
+const P50_PER_HOP_TARGET_US: f64 = 50.0;
+const P99_PER_HOP_TARGET_US: f64 = 200.0;
 
 /// A process measured for memory and CPU.
 struct Watched {
@@ -303,115 +136,62 @@ impl Watched {
     }
 }
 
-fn main() -> Result<()> {
-    let mut args = Args::parse();
+/// What a run measures once `--quick` and the mode's defaults are applied.
+struct Settings {
+    plan: Plan,
+    payloads: Vec<usize>,
+    concurrency: Vec<usize>,
+}
+
+fn settings(args: &Args) -> Settings {
+    let (payloads, concurrency, timeout_ms) = if args.serve {
+        (vec![16, 1024], vec![1, 64], 10_000)
+    } else {
+        (vec![16, 1024, 65536], vec![1, 16, 64], 30_000)
+    };
+    let mut s = Settings {
+        plan: Plan {
+            calls: args.calls,
+            warmup: args.warmup,
+            rounds: args.rounds,
+            timeout: Duration::from_millis(args.call_timeout_ms.unwrap_or(timeout_ms)),
+        },
+        payloads: args.payloads.clone().unwrap_or(payloads),
+        concurrency: args.concurrency.clone().unwrap_or(concurrency),
+    };
     if args.quick {
-        args.calls = 50;
-        args.warmup = 10;
-        args.rounds = 2;
-        args.payloads = vec![16, 1024];
-        args.concurrency = vec![1, 4];
+        s.plan.calls = 50;
+        s.plan.warmup = 10;
+        s.plan.rounds = 2;
+        s.payloads = vec![16, 1024];
+        s.concurrency = vec![1, 4];
     }
-    ensure!(args.calls > 0, "--calls must be positive");
+    s
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let settings = settings(&args);
+    ensure!(settings.plan.calls > 0, "--calls must be positive");
+    ensure!(
+        settings.concurrency.iter().all(|&c| c > 0),
+        "concurrency levels must be positive"
+    );
+    if args.serve {
+        return serve::run(&serve::Options {
+            plan: settings.plan,
+            payloads: settings.payloads,
+            concurrency: settings.concurrency,
+            transports: args.transports,
+        });
+    }
     let bin = locate_witmesh()?;
     let started = Instant::now();
     let nats = NatsServer::start();
-    let no_discovery = [("WITMESH_MESH__DISCOVERY", "false")];
-    let components = witmesh_tests::components::greeter();
-    let b = Sidecar::start_with_env(
-        &[
-            "--component",
-            path_str(components),
-            "--component",
-            path_str(witmesh_tests::components::faults()),
-            "--nats",
-            &nats.url,
-            "--nats-prefix",
-            "bench.b",
-            "--quic",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--node-id",
-            "b",
-        ],
-        &no_discovery,
-    );
-    let b_quic = format!("quic://{}", b.ready.quic.context("b serves no QUIC")?);
-    let b_cert = b.dir.path().join(".witmesh/dev-cert.pem");
-    let relay = path_str(witmesh_tests::components::relay()).to_owned();
-    let routes_nats = [
-        format!("{GREET}=nats:bench.b"),
-        format!("{FAULTS}=nats:bench.b"),
-    ];
-    let a_nats = Sidecar::start_with_env(
-        &[
-            "--component",
-            &relay,
-            "--nats",
-            &nats.url,
-            "--nats-prefix",
-            "bench.a",
-            "--quic",
-            "127.0.0.1:0",
-            "--node-id",
-            "a-nats",
-            "--route",
-            &routes_nats[0],
-            "--route",
-            &routes_nats[1],
-        ],
-        &no_discovery,
-    );
-    let routes_quic = [format!("{GREET}={b_quic}"), format!("{FAULTS}={b_quic}")];
-    let a_quic = Sidecar::start_with_env(
-        &[
-            "--component",
-            &relay,
-            "--quic",
-            "127.0.0.1:0",
-            "--node-id",
-            "a-quic",
-            "--route",
-            &routes_quic[0],
-            "--route",
-            &routes_quic[1],
-            "--ca",
-            path_str(&b_cert),
-        ],
-        &no_discovery,
-    );
-    let greeter_server = bin.with_file_name("greeter-server");
-    ensure!(
-        greeter_server.is_file(),
-        "{} is missing: build the examples too (cargo build --release --workspace)",
-        greeter_server.display()
-    );
-    let native = Program::start(
-        &greeter_server,
-        &[
-            "--nats",
-            &nats.url,
-            "--prefix",
-            "bench.native",
-            "--lattice",
-            "side-by-side",
-        ],
-        "serving local:greeter-demo/greet",
-    );
-    let upstream = which("wrpc-wasmtime").map(|up| {
-        Program::spawn(
-            &up,
-            &[
-                "nats",
-                "serve",
-                "--nats",
-                &nats.url,
-                "bench.upstream",
-                path_str(components),
-            ],
-        )
-    });
+    let mesh = Mesh::start(&nats)?;
+    let native = greeter_server(&bin, &nats)?;
+    let upstream = upstream_host(&nats);
+    let Mesh { b, a_nats, a_quic } = &mesh;
     eprintln!(
         "side-by-side: witmesh {}; b {} | a-nats {} | a-quic {}; upstream host: {}",
         bin.display(),
@@ -457,16 +237,9 @@ fn main() -> Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     let mut servers = vec![b.pid(), a_nats.pid(), a_quic.pid(), native.pid()];
-    servers.extend(upstream.as_ref().map(Program::pid));
-    let cells = rt.block_on(run(
-        &args,
-        &nats,
-        &b,
-        &a_nats,
-        &a_quic,
-        upstream.is_some(),
-        &servers,
-    ))?;
+    servers.extend(upstream.as_ref().map(|p| p.pid()));
+    let cells = rt.block_on(run(&settings, &nats, &mesh, upstream.is_some(), &servers))?;
+    let plan = settings.plan;
     let out = args.out.clone().unwrap_or_else(|| {
         FsPath::new(env!("CARGO_MANIFEST_DIR"))
             .join("results")
@@ -482,7 +255,7 @@ fn main() -> Result<()> {
             .flat_map(|c| w.serves.iter().filter_map(|p| c.samples.get(p)))
             .map(|s| s.latencies_ns.len())
             .sum::<usize>()
-            + args.warmup * cells.len() * w.serves.len();
+            + plan.warmup * cells.len() * w.serves.len();
         processes.push(json!({
             "name": w.name,
             "idle_rss_mib": w.idle_rss_kib as f64 / 1024.0,
@@ -500,9 +273,9 @@ fn main() -> Result<()> {
     let doc = json!({
         "date": today(),
         "quick": args.quick,
-        "calls_per_cell": args.calls,
-        "warmup_per_cell": args.warmup,
-        "rounds": args.rounds,
+        "calls_per_cell": plan.calls,
+        "warmup_per_cell": plan.warmup,
+        "rounds": plan.rounds,
         "machine": machine,
         "upstream_host": if upstream.is_some() { "wrpc-wasmtime" } else { "not installed" },
         "cells": cells.iter().map(|c| json!({
@@ -535,80 +308,53 @@ fn main() -> Result<()> {
 }
 
 async fn run(
-    args: &Args,
+    settings: &Settings,
     nats: &NatsServer,
-    b: &Sidecar,
-    a_nats: &Sidecar,
-    a_quic: &Sidecar,
+    mesh: &Mesh,
     upstream: bool,
     servers: &[u32],
 ) -> Result<Vec<Cell>> {
+    let Mesh { b, a_quic, .. } = mesh;
     let (raw_quic, raw_pem) = raw_servers(&nats.url).await?;
-    let (server, native_quic, native_pem) = quic_server().await?;
-    let invocations =
-        witmesh_tests::greeter_server::serve(server.as_ref(), NativeGreeter("Hello")).await?;
-    drive("quic", invocations);
-    let wrpc_nats = |prefix: &'static str| async move {
-        let nats = async_nats::connect(&nats.url).await?;
-        anyhow::Ok(wrpc_transport_nats::Client::new(nats, prefix, None).await?)
-    };
-    let wrpc_quic = |addr: Option<SocketAddr>, pem: Vec<u8>| async move {
-        let conn = quic_connect(addr.context("no QUIC address")?, &pem).await?;
-        anyhow::Ok(wrpc_transport_quic::Client::from(conn))
-    };
-    let set = WitSet::load(FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wit/greeter"))?;
-    let func = Arc::new(set.func_by_target("local:greeter-demo/greet.greet")?);
-    let http = Arc::new(
-        HttpCaller::new(&format!(
-            "http://{}",
-            b.ready.http.context("b serves no HTTP")?
-        ))
-        .map_err(anyhow::Error::msg)?,
-    );
+    let (native_quic, native_pem) = greeter_quic().await?;
     let mut clients: Vec<(&'static str, Client)> = vec![
-        (
-            "raw-nats",
-            Client::RawNats(async_nats::connect(&nats.url).await?),
-        ),
+        ("raw-nats", Client::raw_nats(&nats.url).await?),
         (
             "native-nats",
-            Client::Nats(wrpc_nats("bench.native").await?, false),
+            Client::nats(&nats.url, NATIVE_PREFIX, Call::Greet).await?,
         ),
         (
             "witmesh-nats",
-            Client::Nats(wrpc_nats("bench.b").await?, false),
+            Client::nats(&nats.url, B_PREFIX, Call::Greet).await?,
         ),
         (
             "two-hops-nats",
-            Client::Nats(wrpc_nats("bench.a").await?, true),
+            Client::nats(&nats.url, A_PREFIX, Call::RelayGreet).await?,
         ),
         (
             "raw-quic",
-            Client::RawQuic(quic_connect(raw_quic, raw_pem.as_bytes()).await?),
+            Client::raw_quic(raw_quic, raw_pem.as_bytes()).await?,
         ),
         (
             "native-quic",
-            Client::Quic(
-                wrpc_quic(Some(native_quic), native_pem.into_bytes()).await?,
-                false,
-            ),
+            Client::quic(Some(native_quic), native_pem.as_bytes(), Call::Greet).await?,
         ),
         (
             "witmesh-quic",
-            Client::Quic(wrpc_quic(b.ready.quic, b.dev_cert()).await?, false),
+            Client::quic(b.ready.quic, &b.dev_cert(), Call::Greet).await?,
         ),
         (
             "two-hops-quic",
-            Client::Quic(wrpc_quic(a_quic.ready.quic, a_quic.dev_cert()).await?, true),
+            Client::quic(a_quic.ready.quic, &a_quic.dev_cert(), Call::RelayGreet).await?,
         ),
-        ("http", Client::Http(http, func)),
+        ("http", Client::http(b.ready.http)?),
     ];
-    let _ = a_nats;
     if upstream {
         // Upstream's host prints nothing to wait for: ready when a call succeeds.
-        let client = Client::Nats(wrpc_nats("bench.upstream").await?, false);
+        let client = Client::nats(&nats.url, UPSTREAM_PREFIX, Call::Greet).await?;
+        let ready = witmesh_benches::payload::Payload::new(5);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while client.call("ready").await.is_err() {
+        while client.call(&ready).await.is_err() {
             ensure!(
                 Instant::now() < deadline,
                 "wrpc-wasmtime did not serve within 30 s"
@@ -618,10 +364,11 @@ async fn run(
         clients.push(("wrpc-wasmtime", client));
     }
     let mut cells = Vec::new();
-    for &payload in &args.payloads {
-        for &concurrency in &args.concurrency {
+    for &payload in &settings.payloads {
+        for &concurrency in &settings.concurrency {
             let t = Instant::now();
-            let cell = measure_cell(args, &clients, payload, concurrency, servers).await?;
+            let cell =
+                measure_cell(&settings.plan, &clients, payload, concurrency, servers).await?;
             eprintln!(
                 "side-by-side: {} c{concurrency}: p50 native-nats {:.0} µs, witmesh-nats {:.0} µs, native-quic {:.0} µs, witmesh-quic {:.0} µs ({:.1}s)",
                 fmt_size(payload),
@@ -717,6 +464,46 @@ fn markdown(doc: &serde_json::Value, cells: &[Cell]) -> String {
             p["cpu_seconds"].as_f64().unwrap_or(0.0),
         );
     }
+    out.push_str(&per_hop(cells));
+    out
+}
+
+/// What witmesh adds per network hop it makes, over each transport: `witmesh-*` − native for
+/// one hop, (`two-hops-*` − 2 × native) / 2 for two (the two-hop path crosses the network
+/// twice where the native one crosses it once), at p50 and p99, against the issue's targets.
+fn per_hop(cells: &[Cell]) -> String {
+    use std::fmt::Write as _;
+    let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
+    let mut out = format!(
+        "\nAdded per network hop (one hop: witmesh − native; two hops: (two hops − 2 × native) / 2); targets ≤ {P50_PER_HOP_TARGET_US} µs at p50, ≤ {P99_PER_HOP_TARGET_US} µs at p99.\n\n\
+         | payload | conc. | transport | added p50 µs (one / two hops) | added p99 µs (one / two hops) |\n\
+         |---|---:|---|---:|---:|\n"
+    );
+    for c in cells {
+        for t in [Transport::Nats, Transport::Quic] {
+            let get = |p: &str| c.samples.get(format!("{p}-{t}").as_str());
+            let (Some(n), Some(one), Some(two)) = (get("native"), get("witmesh"), get("two-hops"))
+            else {
+                continue;
+            };
+            let added = |q: f64| {
+                let base = n.percentile_us(q);
+                (
+                    one.percentile_us(q) - base,
+                    (two.percentile_us(q) - 2.0 * base) / 2.0,
+                )
+            };
+            let ((one50, two50), (one99, two99)) = (added(50.0), added(99.0));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {t} | {one50:+.1} / {two50:+.1} {} | {one99:+.1} / {two99:+.1} {} |",
+                fmt_size(c.payload),
+                c.concurrency,
+                verdict(one50.max(two50) <= P50_PER_HOP_TARGET_US),
+                verdict(one99.max(two99) <= P99_PER_HOP_TARGET_US),
+            );
+        }
+    }
     out
 }
 
@@ -775,14 +562,6 @@ fn plot(cells: &[Cell], file: &FsPath) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
-    })
 }
 
 fn cpu_model() -> String {

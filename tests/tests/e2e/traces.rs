@@ -17,11 +17,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message as _;
 use witmesh_tests::components;
-use witmesh_tests::harness::{http, wait_until, NatsServer, Sidecar};
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
+use witmesh_tests::harness::{http, path, wait_until, NatsServer, Sidecar};
 
 /// A span as received: its service, ids, kind, name and string attributes.
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use witmesh_tests::components;
-use witmesh_tests::harness::{http, quic_connect, wait_until, NatsServer, Sidecar};
+use witmesh_tests::harness::{http, quic_client, wait_until, NatsServer, Sidecar};
 use witmesh_tests::relay_client::witmesh::relay::relay;
 use wrpc_transport::Invoke as _;
 
@@ -85,8 +85,7 @@ fn mesh(nats: &NatsServer) -> (Sidecar, Sidecar) {
 async fn counts_and_histograms_are_exact_per_label_set() {
     let nats = NatsServer::start();
     let (a, b) = mesh(&nats);
-    let client =
-        wrpc_transport_quic::Client::from(quic_connect(a.ready.quic.unwrap(), &a.dev_cert()).await);
+    let client = quic_client(&a).await;
     for i in 0..5 {
         relay::greet(&client, (), &format!("n{i}")).await.unwrap();
     }
@@ -287,9 +286,7 @@ async fn counts_and_histograms_are_exact_per_label_set() {
 async fn ten_thousand_bogus_function_names_count_as_other() {
     let nats = NatsServer::start();
     let (a, _b) = mesh(&nats);
-    let client = std::sync::Arc::new(wrpc_transport_quic::Client::from(
-        quic_connect(a.ready.quic.unwrap(), &a.dev_cert()).await,
-    ));
+    let client = std::sync::Arc::new(quic_client(&a).await);
     const N: usize = 10_000;
     for chunk in 0..N / 200 {
         let mut calls = tokio::task::JoinSet::new();
@@ -329,8 +326,7 @@ async fn ten_thousand_bogus_function_names_count_as_other() {
         "no bogus name became a label"
     );
     // The sidecar still serves.
-    let client =
-        wrpc_transport_quic::Client::from(quic_connect(a.ready.quic.unwrap(), &a.dev_cert()).await);
+    let client = quic_client(&a).await;
     assert_eq!(
         relay::greet(&client, (), "after").await.unwrap(),
         "Hello, after!"

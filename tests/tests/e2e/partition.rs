@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use witmesh_tests::components;
-use witmesh_tests::harness::{free_port, quic_connect, wait_until, Sidecar, READY_TIMEOUT};
+use witmesh_tests::harness::{quic_client, NatsServer, Sidecar, READY_TIMEOUT};
 use witmesh_tests::relay_client::witmesh::relay::relay;
 
 const FAULTS: &str = "witmesh:faults/faults@0.1.0";
@@ -84,36 +84,14 @@ impl Drop for Netns {
     }
 }
 
-/// A nats-server listening on every address of this namespace (loopback and the veth end).
-struct HubNats {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for HubNats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_partitioned_provider_drops_out_within_one_ttl_and_returns() {
     // Addresses of the test's own link, inside 10.231.0.0/30.
     let (host_ip, ns_ip) = ("10.231.0.1", "10.231.0.2");
     let ns = Netns::new("witmesh-b", "wmb0", host_ip, ns_ip);
-    let port = free_port();
-    let child = Command::new("/usr/sbin/nats-server")
-        .args(["-a", host_ip, "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let hub = HubNats { child, port };
-    let url = format!("nats://{host_ip}:{}", hub.port);
-    wait_until("nats-server", READY_TIMEOUT, || {
-        std::net::TcpStream::connect((host_ip, port)).is_ok()
-    });
+    // The hub, on the host's end of the link, so B inside the namespace reaches it too.
+    let hub = NatsServer::start_on(host_ip);
+    let url = hub.url.clone();
 
     let mesh = ("WITMESH_MESH__ANNOUNCE_INTERVAL", "200ms");
     let ttl = ("WITMESH_MESH__ANNOUNCE_TTL", "1s");
@@ -185,8 +163,7 @@ async fn a_partitioned_provider_drops_out_within_one_ttl_and_returns() {
     ]);
     a.wait_for_log("discovered node b");
     a.wait_for_log("discovered node c");
-    let conn = quic_connect(a.ready.quic.unwrap(), &a.dev_cert()).await;
-    let client = Arc::new(wrpc_transport_quic::Client::from(conn));
+    let client = Arc::new(quic_client(&a).await);
     let served = |s: &Sidecar| s.logs().matches("call started").count();
 
     let calls = |n: u32| {

@@ -13,12 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use witmesh_tests::components;
-use witmesh_tests::harness::{free_port, http, quic_connect, wait_until, NatsServer, Sidecar};
+use witmesh_tests::harness::{free_port, http, path, quic_client, wait_until, NatsServer, Sidecar};
 use witmesh_tests::relay_client::witmesh::relay::relay;
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
@@ -181,8 +177,7 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
 
     // Load until the queries have data: greetings forwarded A -> B, and now and then a trap.
     let stop = Arc::new(AtomicBool::new(false));
-    let client =
-        wrpc_transport_quic::Client::from(quic_connect(a.ready.quic.unwrap(), &a.dev_cert()).await);
+    let client = quic_client(&a).await;
     let load = {
         let stop = stop.clone();
         tokio::spawn(async move {

@@ -12,12 +12,8 @@ use std::time::Duration;
 use witmesh_tests::components;
 
 use witmesh_tests::harness::{
-    http, metric, wait_until, witmesh_bin, HttpAnswer, NatsServer, Sidecar,
+    http, metric, path, wait_until, witmesh_bin, HttpAnswer, NatsServer, Sidecar,
 };
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn http_addr(s: &Sidecar) -> SocketAddr {
     s.ready.http.expect("no http= in the ready line")

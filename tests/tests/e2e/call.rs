@@ -7,13 +7,9 @@
 use witmesh_proto::text::{json, wave};
 use witmesh_proto::WitSet;
 use witmesh_tests::harness::run_witmesh as witmesh;
-use witmesh_tests::harness::{NatsServer, Sidecar};
+use witmesh_tests::harness::{path, NatsServer, Sidecar};
 use witmesh_tests::native::{serve_greeter, NativeGreeter};
 use witmesh_tests::{components, EVERY_TYPE_VALUES};
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn sidecar(nats: &NatsServer) -> Sidecar {
     Sidecar::start(&[

@@ -9,19 +9,12 @@
 
 use witmesh_tests::components;
 use witmesh_tests::counters_client::witmesh::counters::counters::{self as counters, Counter};
-use witmesh_tests::harness::{NatsServer, Sidecar};
+use witmesh_tests::harness::{nats_client, NatsServer, Sidecar};
 use witmesh_tests::native::{serve_counters, NativeCounters};
 use witmesh_tests::tally_client::witmesh::tally::tally;
 
 fn tally_sidecar(nats: &NatsServer, id: &str, extra: &[&str]) -> Sidecar {
     Sidecar::node(nats, id, &[components::tally()], extra, &[])
-}
-
-async fn client(nats: &NatsServer, prefix: &str) -> wrpc_transport_nats::Client {
-    let conn = async_nats::connect(&nats.url).await.unwrap();
-    wrpc_transport_nats::Client::new(conn, prefix, None)
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +26,7 @@ async fn handles_go_back_to_the_provider_that_issued_them() {
     let a = tally_sidecar(&nats, "a", &[]);
     a.wait_for_log("discovered node one");
     a.wait_for_log("discovered node two");
-    let wrpc = client(&nats, "a").await;
+    let wrpc = nats_client(&nats.url, "a").await;
 
     // Concurrent calls, each using two counters through 14 forwarded calls: a handle sent to
     // the provider that did not issue it fails the call.
@@ -73,7 +66,7 @@ async fn a_route_pins_resources_to_its_provider_and_a_dead_one_fails_clearly() {
         "a",
         &["--route", "witmesh:counters/counters=nats:two"],
     );
-    let wrpc = client(&nats, "a").await;
+    let wrpc = nats_client(&nats.url, "a").await;
     let got = tally::count(&wrpc, None, 1, 3)
         .await
         .unwrap_or_else(|e| panic!("{e:#}\n{}", a.logs()));
@@ -102,7 +95,7 @@ async fn a_component_on_another_sidecar_provides_the_resources() {
     a.wait_for_log("discovered node b");
 
     // Through A: every forwarded call that passes a handle reaches B's one instance.
-    let wrpc = client(&nats, "a").await;
+    let wrpc = nats_client(&nats.url, "a").await;
     for i in 0..8u32 {
         let got = tally::count(&wrpc, None, i, 5)
             .await
@@ -123,7 +116,7 @@ async fn a_component_on_another_sidecar_provides_the_resources() {
 
     // Directly, as a plain wit-bindgen-wrpc client of B: constructor, methods, a borrow and
     // an own passed back, and a handle kept across calls.
-    let direct = client(&nats, "b").await;
+    let direct = nats_client(&nats.url, "b").await;
     let c = Counter::new(&direct, None, 10).await.unwrap();
     assert_eq!(
         Counter::add(&direct, None, &c.as_borrow(), 5)

@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use witmesh_tests::components;
-use witmesh_tests::harness::{target_bin, witmesh_bin, NatsServer, Program, Sidecar};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use witmesh_tests::harness::{path, target_bin, witmesh_bin, NatsServer, Program, Sidecar};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")

@@ -9,13 +9,9 @@ use std::path::Path;
 
 use witmesh_proto::{Ty, WitSet};
 use witmesh_tests::components;
-use witmesh_tests::harness::{run_witmesh, NatsServer, Sidecar};
+use witmesh_tests::harness::{path, run_witmesh, NatsServer, Sidecar};
 
 const GREET: &str = "local:greeter-demo/greet.greet";
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn serve(nats: &NatsServer, component: &Path, prefix: &str) -> Sidecar {
     Sidecar::node(nats, prefix, &[component], &["--http", "127.0.0.1:0"], &[])

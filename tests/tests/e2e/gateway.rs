@@ -8,16 +8,12 @@ use std::net::SocketAddr;
 
 use witmesh_proto::text::{json, wave};
 use witmesh_proto::WitSet;
-use witmesh_tests::harness::{assert_valid_openapi, http, NatsServer, Sidecar};
+use witmesh_tests::harness::{assert_valid_openapi, http, path, NatsServer, Sidecar};
 use witmesh_tests::{components, EVERY_TYPE_VALUES};
 
 const ECHO: &str = "witmesh:every-type/echo@0.1.0";
 const FAULTS: &str = "witmesh:faults/faults@0.1.0";
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A sidecar serving every-type and faults with the gateway on a free port.
 fn gateway(nats: &NatsServer, env: &[(&str, &str)]) -> (Sidecar, SocketAddr) {

@@ -11,30 +11,11 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use witmesh_tests::components;
 use witmesh_tests::faults_client::witmesh::faults::faults;
 use witmesh_tests::greeter_client::local::greeter_demo::greet;
-use witmesh_tests::harness::{quic_connect, wait_until, NatsServer, Sidecar, READY_TIMEOUT};
+use witmesh_tests::harness::{
+    nats_client, path, quic_client, quic_connect, wait_until, write_config, NatsServer, Sidecar,
+    READY_TIMEOUT,
+};
 use wrpc_transport::Invoke;
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
-
-async fn quic_client(s: &Sidecar) -> wrpc_transport_quic::Client {
-    let conn = quic_connect(s.ready.quic.expect("no QUIC address"), &s.dev_cert()).await;
-    wrpc_transport_quic::Client::from(conn)
-}
-
-async fn nats_client(url: &str, prefix: &str) -> wrpc_transport_nats::Client {
-    let nats = async_nats::connect(url).await.unwrap();
-    wrpc_transport_nats::Client::new(nats, prefix, None)
-        .await
-        .unwrap()
-}
-
-fn write_config(s: &tempfile::TempDir, body: &str) -> String {
-    let p = s.path().join("witmesh.toml");
-    std::fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_owned()
-}
 
 /// A sidecar serving one component over QUIC on a free port, configured by a file: `keys` are
 /// extra `[[components]]` lines, `wasi` the lines of its `[components.wasi]` table.

@@ -15,7 +15,9 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::{Value, WitSet};
 use witmesh_tests::components;
 use witmesh_tests::faults_client::witmesh::faults::faults;
-use witmesh_tests::harness::{quic_connect, wait_until, NatsServer, Sidecar, READY_TIMEOUT};
+use witmesh_tests::harness::{
+    path, quic_client, wait_until, write_config, NatsServer, Sidecar, READY_TIMEOUT,
+};
 use witmesh_tests::native::{serve_greeter, serve_raw, NativeGreeter};
 use witmesh_tests::relay_client::witmesh::relay::relay;
 use witmesh_tests::vclient_client::witmesh::vclient::which;
@@ -23,21 +25,6 @@ use witmesh_tests::vclient_client::witmesh::vclient::which;
 const RELAY: &str = "witmesh:relay/relay@0.1.0";
 const FAULTS: &str = "witmesh:faults/faults@0.1.0";
 const GREET: &str = "local:greeter-demo/greet";
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn write_config(dir: &tempfile::TempDir, body: &str) -> String {
-    let p = dir.path().join("witmesh.toml");
-    std::fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_owned()
-}
-
-async fn quic_client(s: &Sidecar) -> wrpc_transport_quic::Client {
-    let conn = quic_connect(s.ready.quic.expect("no QUIC address"), &s.dev_cert()).await;
-    wrpc_transport_quic::Client::from(conn)
-}
 
 /// A provider sidecar `id` serving greeter and faults over NATS (prefix = id) and QUIC.
 fn provider(nats: &NatsServer, id: &str, env: &[(&str, &str)]) -> Sidecar {

@@ -12,17 +12,13 @@ use std::time::Duration;
 use witmesh::admin::client;
 use witmesh_tests::components;
 use witmesh_tests::harness::run_witmesh as witmesh;
-use witmesh_tests::harness::{free_port, quic_connect, NatsServer, Sidecar};
+use witmesh_tests::harness::{free_port, path, quic_client, NatsServer, Sidecar};
 use witmesh_tests::mesh_client::witmesh::mesh::discovery::{self, Transport};
 use witmesh_tests::mesh_client::witmesh::mesh::health;
 
 const GREET: &str = "local:greeter-demo/greet";
 const FAULTS: &str = "witmesh:faults/faults@0.1.0";
 const RELAY: &str = "witmesh:relay/relay@0.1.0";
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Sidecar `b` serving greeter and faults; sidecar `a` serving the relay, which imports both
 /// and finds `b` by discovery.
@@ -116,8 +112,7 @@ async fn a_native_program_asks_a_sidecar_what_the_mesh_serves_over_nats_and_quic
     );
 
     // Over QUIC: health.
-    let q =
-        wrpc_transport_quic::Client::from(quic_connect(a.ready.quic.unwrap(), &a.dev_cert()).await);
+    let q = quic_client(&a).await;
     let status = health::check(&q, ()).await.unwrap();
     assert_eq!(status.node, "a");
     assert!(status.ready);
@@ -315,8 +310,7 @@ async fn config_hides_secrets_and_readyz_turns_503_while_draining() {
     assert_eq!(config["components"][0]["wasi"]["env"]["TOKEN"], "***");
 
     // A slow call keeps the drain going; meanwhile the node says it is not ready.
-    let q =
-        wrpc_transport_quic::Client::from(quic_connect(s.ready.quic.unwrap(), &s.dev_cert()).await);
+    let q = quic_client(&s).await;
     let slow = tokio::spawn(async move {
         witmesh_tests::faults_client::witmesh::faults::faults::sleep(&q, (), 2000).await
     });
