@@ -13,7 +13,7 @@ const FLAGS: &str = "<command line>";
 
 /// The `[[routes]]` entry (and, for QUIC, the `[[peers]]` entry, named `route-N`) that the
 /// `N`th `--route INSTANCE=nats:PREFIX` or `--route INSTANCE=quic://HOST:PORT` stands for.
-pub fn route_flag(spec: &str, n: usize) -> Result<(RouteConfig, Option<PeerConfig>), String> {
+fn route_flag(spec: &str, n: usize) -> Result<(RouteConfig, Option<PeerConfig>), String> {
     let (instance, target) = spec.split_once('=').ok_or_else(|| {
         format!("--route `{spec}` is not INSTANCE=nats:PREFIX or INSTANCE=quic://HOST:PORT")
     })?;
@@ -51,7 +51,7 @@ pub fn route_flag(spec: &str, n: usize) -> Result<(RouteConfig, Option<PeerConfi
 
 /// The `[[http.routes]]` entry that `--http-route [HOST]PREFIX=COMPONENT` or
 /// `--http-route [HOST]PREFIX=@mesh[:LINK]` stands for.
-pub fn http_route_flag(spec: &str) -> Result<HttpRouteConfig, String> {
+fn http_route_flag(spec: &str) -> Result<HttpRouteConfig, String> {
     let Some((at, target)) = spec.split_once('=') else {
         return Err(format!(
             "--http-route `{spec}` is not PREFIX=COMPONENT or PREFIX=@mesh[:LINK] (e.g. /=hello)"

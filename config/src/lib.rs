@@ -34,7 +34,6 @@ use serde::{Deserialize, Serialize};
 pub use addr::{HostPort, SocketPattern};
 pub use env::{ENV_PREFIX, ENV_SEPARATOR, RESERVED_ENV_VARS};
 pub use error::{ConfigError, ConfigErrors};
-pub use flags::{http_route_flag, route_flag};
 pub use load::Overrides;
 pub use sections::*;
 pub use units::{ByteSize, HumanDuration};

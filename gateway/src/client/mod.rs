@@ -16,8 +16,7 @@ use witmesh_proto::codec::{encode_values, Limits};
 use witmesh_proto::{Func, Value};
 
 use crate::call::deadline::within_for;
-use crate::call::AttemptError;
-use crate::call::{ByteStream, StreamAnswer};
+use crate::call::{AttemptError, ByteStream, StreamAnswer};
 use crate::route::open::Invoker;
 use crate::route::Router;
 use crate::transport::nats::NatsOut;

@@ -113,9 +113,9 @@ pub(super) struct Hosted {
     pub all: Vec<Arc<LoadedComponent>>,
     /// Their configurations.
     pub configs: Vec<ComponentConfig>,
-    /// Endpoints served over QUIC.
+    /// The components' endpoints served over QUIC (until [`super::Serving::plan`] takes them).
     pub quic: Vec<Endpoint>,
-    /// Endpoints served over NATS.
+    /// The components' endpoints served over NATS (until [`super::Serving::plan`] takes them).
     pub nats: Vec<Endpoint>,
     /// Their names, for the ready line.
     pub names: Vec<String>,

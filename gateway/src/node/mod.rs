@@ -78,7 +78,7 @@ impl Node {
             &trusted_cas(cfg)?,
             table.clone(),
         )?);
-        let hosted =
+        let mut hosted =
             components::load(sources, &engines, &router, limits, &node_id, &in_flight).await?;
         let forwarded = components::forwarded_imports(&hosted, &router)?;
 
@@ -96,7 +96,7 @@ impl Node {
             )
             .with_config(cfg),
         );
-        let serving = Serving::plan(&hosted, &info, limits, &node_id, &in_flight);
+        let serving = Serving::plan(&mut hosted, &info, limits, &node_id, &in_flight);
 
         let mut ready = vec!["ready".to_owned()];
         let (quic, dev_cert_pem) = if cfg.quic.enabled {

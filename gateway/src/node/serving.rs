@@ -33,16 +33,19 @@ pub(super) struct Serving {
 }
 
 impl Serving {
-    /// What `hosted` serves, with `witmesh:mesh` answering from `info` wherever no component
-    /// serves an instance of that name.
+    /// What `hosted` serves (its endpoints move here), with `witmesh:mesh` answering from
+    /// `info` wherever no component serves an instance of that name.
     pub(super) fn plan(
-        hosted: &Hosted,
+        hosted: &mut Hosted,
         info: &Arc<NodeInfo>,
         limits: Limits,
         node_id: &Arc<str>,
         in_flight: &InFlight,
     ) -> Self {
-        let (mut quic, mut nats) = (hosted.quic.clone(), hosted.nats.clone());
+        let (mut quic, mut nats) = (
+            std::mem::take(&mut hosted.quic),
+            std::mem::take(&mut hosted.nats),
+        );
         let mut instances: Vec<String> = Vec::new();
         for e in quic.iter().chain(&nats) {
             if !instances.contains(&e.func().instance) {
