@@ -19,6 +19,6 @@ pub mod wit;
 mod testgen;
 
 pub use codec::{DecodeError, EncodeError, Limits};
-pub use ty::Ty;
+pub use ty::{Ty, UnsupportedType};
 pub use value::Value;
 pub use wit::{Func, WitError, WitSet};

@@ -108,6 +108,17 @@ pub struct FlagsTy {
     pub flags: Vec<String>,
 }
 
+/// A WIT type that the wRPC 0.29 wire has no encoding for (`map`, fixed-length lists and
+/// `error-context` came to the component model after it).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{shown}` is a {kind}, which the wRPC 0.29 wire cannot carry")]
+pub struct UnsupportedType {
+    /// What kind of type it is: `map`, `fixed-length list` or `error-context`.
+    pub kind: &'static str,
+    /// The type as written, or its name.
+    pub shown: String,
+}
+
 impl FlagsTy {
     /// Bytes on the wire: one bit per flag, rounded up to whole bytes.
     #[must_use]
@@ -138,10 +149,9 @@ impl Ty {
         }
     }
 
-    /// Lowers a `wit_parser` type into a resolved tree.
-    #[must_use]
-    pub fn from_wit(resolve: &Resolve, ty: &Type) -> Ty {
-        match ty {
+    /// Lowers a `wit_parser` type into a resolved tree, or says which part the wire lacks.
+    pub fn from_wit(resolve: &Resolve, ty: &Type) -> Result<Ty, UnsupportedType> {
+        Ok(match ty {
             Type::Bool => Ty::Bool,
             Type::U8 => Ty::U8,
             Type::U16 => Ty::U16,
@@ -155,56 +165,81 @@ impl Ty {
             Type::F64 => Ty::F64,
             Type::Char => Ty::Char,
             Type::String => Ty::String,
-            Type::Id(id) => Self::from_wit_id(resolve, *id),
-        }
+            Type::ErrorContext => {
+                return Err(UnsupportedType {
+                    kind: "error-context",
+                    shown: "error-context".into(),
+                })
+            }
+            Type::Id(id) => Self::from_wit_id(resolve, *id)?,
+        })
     }
 
-    fn from_wit_id(resolve: &Resolve, id: TypeId) -> Ty {
+    fn from_wit_id(resolve: &Resolve, id: TypeId) -> Result<Ty, UnsupportedType> {
         let def = &resolve.types[id];
         let name = def.name.clone();
         let lower = |t: &Type| Ty::from_wit(resolve, t);
-        match &def.kind {
-            TypeDefKind::Type(t) => lower(t),
+        let lower_opt = |t: &Option<Type>| t.as_ref().map(lower).transpose();
+        let unsupported = |kind: &'static str, shown: String| UnsupportedType {
+            kind,
+            shown: name.clone().unwrap_or(shown),
+        };
+        Ok(match &def.kind {
+            TypeDefKind::Type(t) => lower(t)?,
             TypeDefKind::Record(r) => Ty::Record(Arc::new(RecordTy {
                 name,
                 fields: r
                     .fields
                     .iter()
-                    .map(|f| (f.name.clone(), lower(&f.ty)))
-                    .collect(),
+                    .map(|f| Ok((f.name.clone(), lower(&f.ty)?)))
+                    .collect::<Result<_, UnsupportedType>>()?,
             })),
-            TypeDefKind::Tuple(t) => Ty::Tuple(t.types.iter().map(lower).collect()),
+            TypeDefKind::Tuple(t) => {
+                Ty::Tuple(t.types.iter().map(lower).collect::<Result<_, _>>()?)
+            }
             TypeDefKind::Variant(v) => Ty::Variant(Arc::new(VariantTy {
                 name,
                 cases: v
                     .cases
                     .iter()
-                    .map(|c| (c.name.clone(), c.ty.as_ref().map(lower)))
-                    .collect(),
+                    .map(|c| Ok((c.name.clone(), lower_opt(&c.ty)?)))
+                    .collect::<Result<_, UnsupportedType>>()?,
             })),
             TypeDefKind::Enum(e) => Ty::Enum(Arc::new(EnumTy {
                 name,
                 cases: e.cases.iter().map(|c| c.name.clone()).collect(),
             })),
-            TypeDefKind::Option(t) => Ty::Option(Arc::new(lower(t))),
+            TypeDefKind::Option(t) => Ty::Option(Arc::new(lower(t)?)),
             TypeDefKind::Result(r) => Ty::Result(Arc::new(ResultTy {
-                ok: r.ok.as_ref().map(lower),
-                err: r.err.as_ref().map(lower),
+                ok: lower_opt(&r.ok)?,
+                err: lower_opt(&r.err)?,
             })),
             TypeDefKind::Flags(f) => Ty::Flags(Arc::new(FlagsTy {
                 name,
                 flags: f.flags.iter().map(|f| f.name.clone()).collect(),
             })),
-            TypeDefKind::List(t) => Ty::List(Arc::new(lower(t))),
+            TypeDefKind::List(t) => Ty::List(Arc::new(lower(t)?)),
+            TypeDefKind::Map(k, v) => {
+                return Err(unsupported(
+                    "map",
+                    format!("map<{}, {}>", lower(k)?, lower(v)?),
+                ))
+            }
+            TypeDefKind::FixedLengthList(t, n) => {
+                return Err(unsupported(
+                    "fixed-length list",
+                    format!("list<{}, {n}>", lower(t)?),
+                ))
+            }
             TypeDefKind::Handle(Handle::Own(r)) => Ty::Own(resource_name(resolve, *r)),
             TypeDefKind::Handle(Handle::Borrow(r)) => Ty::Borrow(resource_name(resolve, *r)),
-            TypeDefKind::Future(t) => Ty::Future(t.as_ref().map(|t| Arc::new(lower(t)))),
-            TypeDefKind::Stream(s) => Ty::Stream(s.element.as_ref().map(|t| Arc::new(lower(t)))),
+            TypeDefKind::Future(t) => Ty::Future(lower_opt(t)?.map(Arc::new)),
+            TypeDefKind::Stream(t) => Ty::Stream(lower_opt(t)?.map(Arc::new)),
             // A bare resource used as a value type means an owned handle to it.
             TypeDefKind::Resource => Ty::Own(resource_name(resolve, id)),
             // `Unknown` exists only before resolution; a resolved package never contains it.
             TypeDefKind::Unknown => Ty::Tuple(Arc::from([])),
-        }
+        })
     }
 
     /// A short name for the kind of this type, used in error messages.

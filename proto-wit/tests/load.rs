@@ -100,8 +100,12 @@ fn decodes_the_wit_embedded_in_a_component() {
     let set = greeter_set();
     let resolve = set.resolve();
     let pkg = set.main_packages()[0];
-    let world = resolve.select_world(pkg, Some("greeter")).unwrap();
-    let mut module = wit_component::dummy_module(resolve, world, wit_parser::Mangling::Standard32);
+    let world = resolve.select_world(&[pkg], Some("greeter")).unwrap();
+    let mut module = wit_component::dummy_module(
+        resolve,
+        world,
+        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    );
     wit_component::embed_component_metadata(
         &mut module,
         resolve,

@@ -122,8 +122,9 @@ impl Catalog {
             .into_iter()
             .filter(|(i, _)| *i == provided)
             .flat_map(|(i, fs)| {
+                // A function the wire cannot carry cannot be called: it is not offered.
                 fs.into_iter()
-                    .map(|f| Func::new(&set, &i, f))
+                    .filter_map(|f| Func::new(&set, &i, f).ok())
                     .collect::<Vec<_>>()
             })
             .collect();

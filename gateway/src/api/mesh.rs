@@ -55,10 +55,14 @@ pub fn endpoints(
     let imp: Arc<dyn Builtin> = Arc::new(MeshApi { info: info.clone() });
     let mut out = Vec::new();
     for (instance, funcs) in set.instances() {
-        for f in funcs {
+        // The built-in WIT uses only types the wire carries (tested in proto-wit).
+        for func in funcs
+            .into_iter()
+            .filter_map(|f| Func::new(set, &instance, f).ok())
+        {
             out.push(serve::Endpoint {
                 imp: Implementation::Builtin {
-                    func: Arc::new(Func::new(set, &instance, f)),
+                    func: Arc::new(func),
                     imp: imp.clone(),
                 },
                 limits,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use witmesh_config::HumanDuration;
 use witmesh_proto::codec::Limits;
-use witmesh_proto::{Value, WitSet};
+use witmesh_proto::Value;
 
 use super::call_cmd::{failure, params, Connect};
 use super::Failure;
@@ -124,7 +124,11 @@ async fn bench(args: BenchArgs) -> Result<(), Failure> {
             let Some(path) = &args.connect.wit else {
                 return Err(usage("--http needs --wit PATH for the function's types"));
             };
-            let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+            let set = args
+                .connect
+                .features
+                .load(path)
+                .map_err(anyhow::Error::from)?;
             let func = set
                 .func_by_target(&target)
                 .map_err(|e| failure(&CallFailure::unknown(e)))?;

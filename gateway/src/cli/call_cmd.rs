@@ -44,6 +44,8 @@ pub(super) struct Connect {
     /// server is asked (witmesh sidecars answer; other servers need --wit).
     #[arg(long, value_name = "PATH")]
     pub(super) wit: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) features: super::wit_cmd::WitFeatureArgs,
     /// How long to wait for the answer.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub(super) timeout: HumanDuration,
@@ -118,7 +120,7 @@ impl Connect {
     /// The function `target` names, with its types from --wit or from the server.
     pub(super) async fn func(&self, caller: &Caller, target: &str) -> Result<Func, Failure> {
         if let Some(path) = &self.wit {
-            let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+            let set = self.features.load(path).map_err(anyhow::Error::from)?;
             return set
                 .func_by_target(target)
                 .map_err(|e| failure(&CallFailure::unknown(e)));
@@ -435,7 +437,11 @@ async fn call_via(admin: &str, args: &CallArgs) -> Result<(), Failure> {
     let timeout = args.connect.timeout.0;
     let func = match &args.connect.wit {
         Some(path) => {
-            let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+            let set = args
+                .connect
+                .features
+                .load(path)
+                .map_err(anyhow::Error::from)?;
             set.func_by_target(&args.target)
                 .map_err(|e| failure(&CallFailure::unknown(e)))?
         }
@@ -512,7 +518,11 @@ pub(crate) fn describe(args: DescribeArgs) -> Result<(), Failure> {
     rt.block_on(async {
         let files = match &args.connect.wit {
             Some(path) => {
-                let set = WitSet::load(path).map_err(anyhow::Error::from)?;
+                let set = args
+                    .connect
+                    .features
+                    .load(path)
+                    .map_err(anyhow::Error::from)?;
                 set.wit_files_of(&args.instance)
                     .map_err(|e| failure(&CallFailure::unknown(e)))?
             }

@@ -1,13 +1,14 @@
 //! `witmesh wit inspect|encode|decode`: WIT and the wRPC value encoding from the shell.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use bytes::BytesMut;
 use clap::{Args, Subcommand};
 use witmesh_proto::codec::{decode_values, encode_values, Limits};
 use witmesh_proto::text::{json, wave};
-use witmesh_proto::{Func, Ty, Value, WitSet};
+use witmesh_proto::wit::WitFeatures;
+use witmesh_proto::{Func, Ty, Value, WitError, WitSet};
 
 use super::Failure;
 
@@ -21,6 +22,8 @@ pub enum WitCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        features: WitFeatureArgs,
     },
     /// Encode a function's parameters (or results) and print the wRPC bytes as hex.
     Encode {
@@ -53,19 +56,45 @@ pub enum WitCommand {
     },
 }
 
+/// Which `@unstable(feature = ...)` items of WIT files are kept; without these flags they
+/// are left out, as published WIT intends.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WitFeatureArgs {
+    /// Keep the WIT items gated by these features (comma-separated), e.g. `clocks-timezone`.
+    #[arg(long, value_name = "LIST")]
+    wit_features: Option<String>,
+    /// Keep every WIT item gated by a feature.
+    #[arg(long, conflicts_with = "wit_features")]
+    all_wit_features: bool,
+}
+
+impl WitFeatureArgs {
+    /// Loads WIT from `path` with these features.
+    pub(super) fn load(&self, path: &Path) -> Result<WitSet, WitError> {
+        let features = if self.all_wit_features {
+            WitFeatures::all()
+        } else {
+            WitFeatures::parse(self.wit_features.as_deref().unwrap_or_default())
+        };
+        WitSet::load_with(path, &features)
+    }
+}
+
 /// The WIT and the function a command works on.
 #[derive(Debug, Args)]
 pub struct FuncTarget {
     /// WIT to load: a directory, a .wit file or a component.
     #[arg(long)]
     wit: PathBuf,
+    #[command(flatten)]
+    features: WitFeatureArgs,
     /// INSTANCE.FUNC, e.g. `local:greeter-demo/greet.greet`.
     func: String,
 }
 
 impl FuncTarget {
     fn resolve(&self) -> anyhow::Result<Func> {
-        let set = WitSet::load(&self.wit)?;
+        let set = self.features.load(&self.wit)?;
         Ok(set.func_by_target(&self.func)?)
     }
 }
@@ -73,8 +102,12 @@ impl FuncTarget {
 /// Runs a WIT command.
 pub(crate) fn run(cmd: WitCommand) -> Result<(), Failure> {
     match cmd {
-        WitCommand::Inspect { path, json } => {
-            let set = WitSet::load(&path).map_err(anyhow::Error::from)?;
+        WitCommand::Inspect {
+            path,
+            json,
+            features,
+        } => {
+            let set = features.load(&path).map_err(anyhow::Error::from)?;
             let report = witmesh_proto::wit::inspect(&set);
             if json {
                 let text =

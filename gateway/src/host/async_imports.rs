@@ -4,12 +4,11 @@
 //! component's write end feeds the wire through [`GuestBytes`], and a stream that comes back
 //! is read by the component through [`WireBytes`].
 
-use std::io::Cursor;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::channel::mpsc;
 use wasmtime::component::{
     Destination, LinkerInstance, Source, StreamConsumer, StreamProducer, StreamReader,
@@ -181,13 +180,13 @@ impl WireBytes {
 
 impl<D: 'static> StreamProducer<D> for WireBytes {
     type Item = u8;
-    type Buffer = Cursor<Bytes>;
+    type Buffer = BytesMut;
 
     fn poll_produce<'a>(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut store: StoreContextMut<'a, D>,
-        mut destination: Destination<'a, u8, Cursor<Bytes>>,
+        mut destination: Destination<'a, u8, BytesMut>,
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         // A zero-length read asks whether bytes are ready; answering yes without taking any
@@ -203,7 +202,7 @@ impl<D: 'static> StreamProducer<D> for WireBytes {
         }
         match next {
             Poll::Ready(Some(Ok(chunk))) => {
-                destination.set_buffer(Cursor::new(chunk));
+                destination.set_buffer(BytesMut::from(chunk));
                 Poll::Ready(Ok(StreamResult::Completed))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Err(wasmtime::Error::msg(format!(

@@ -4,10 +4,24 @@
 
 use std::sync::Arc;
 
-use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, OutgoingRequestConfig};
-use wasmtime_wasi_http::p2::{default_send_request, HttpResult, WasiHttpHooks};
+use std::future::Future;
+use std::pin::Pin;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{default_send_request, Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// What the hooks return for a request: the response and the future that drives its body.
+type Sent = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    hyper::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
+        > + Send,
+>;
 
 /// The hosts a component may send HTTP requests to.
 #[derive(Clone, Debug, Default)]
@@ -36,31 +50,38 @@ impl HttpPolicy {
 impl WasiHttpHooks for HttpPolicy {
     fn send_request(
         &mut self,
-        mut request: hyper::Request<HyperOutgoingBody>,
-        config: OutgoingRequestConfig,
-    ) -> HttpResult<HostFutureIncomingResponse> {
+        mut request: hyper::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_done: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Sent {
         let host = request.uri().host().unwrap_or_default().to_owned();
-        if self.allows(&host) {
-            // The call's trace continues into the request, unless the component set its own.
-            if !request.headers().contains_key("traceparent") {
-                for (name, value) in crate::telemetry::TraceContext::current().headers() {
-                    if let (Ok(n), Ok(v)) = (
-                        hyper::header::HeaderName::from_bytes(name.as_bytes()),
-                        hyper::header::HeaderValue::from_str(value),
-                    ) {
-                        request.headers_mut().insert(n, v);
-                    }
-                }
-            }
-            Ok(default_send_request(request, config))
-        } else {
+        if !self.allows(&host) {
             tracing::warn!(
                 component = &*self.component,
                 host,
                 "outgoing HTTP request denied by policy (allow_http_hosts)"
             );
-            Err(ErrorCode::HttpRequestDenied.into())
+            return Box::new(std::future::ready(Err(Error::HttpRequestDenied)));
         }
+        // The call's trace continues into the request, unless the component set its own.
+        if !request.headers().contains_key("traceparent") {
+            for (name, value) in crate::telemetry::TraceContext::current().headers() {
+                if let (Ok(n), Ok(v)) = (
+                    hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                    hyper::header::HeaderValue::from_str(value),
+                ) {
+                    request.headers_mut().insert(n, v);
+                }
+            }
+        }
+        Box::new(async move {
+            let (response, io) = default_send_request(request, options).await?;
+            let io: Pin<Box<dyn Future<Output = Result<(), Error>> + Send>> = Box::pin(io);
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+            ))
+        })
     }
 }
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Body;
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::p2::WasiHttpView as _;
+use wasmtime_wasi_http::WasiHttpView as _;
 
 use super::{CallError, LoadedComponent};
 
@@ -30,7 +30,7 @@ impl LoadedComponent {
     ) -> Result<hyper::Response<HyperOutgoingBody>, CallError>
     where
         B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<ErrorCode>,
+        B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let Some(pre) = self.proxy.clone() else {
             return Err(CallError::Instantiate(format!(

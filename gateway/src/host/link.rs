@@ -123,18 +123,26 @@ pub(super) fn forward_imports(
         }
         let iface = &resolve.interfaces[*id];
         // The component model's names (`[method]counter.add`) for the linker, with wRPC's.
-        let funcs: Vec<(&str, Arc<Func>, bool)> = iface
+        let funcs: Result<Vec<(&str, Arc<Func>, bool)>, _> = iface
             .functions
             .values()
             .map(|f| {
                 let is_async = wit.is_async(instance, &f.name);
-                (
+                Ok((
                     f.name.as_str(),
-                    Arc::new(Func::new(wit, instance, f)),
+                    Arc::new(Func::new(wit, instance, f)?),
                     is_async,
-                )
+                ))
             })
             .collect();
+        let funcs = match funcs {
+            Ok(funcs) => funcs,
+            Err(e @ witmesh_proto::WitError::Unsupported { .. }) => {
+                refused.push(format!("{instance} ({e})"));
+                continue;
+            }
+            Err(e) => return Err(link_err(e.to_string())),
+        };
         let why = funcs.iter().find_map(|(_, f, is_async)| {
             forwardable(f, &resources, *is_async).map(|why| (f.name.clone(), why))
         });

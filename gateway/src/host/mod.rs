@@ -31,7 +31,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 use wasmtime::Engine;
-use witmesh_proto::{Func, Value, WitSet};
+use witmesh_proto::{Func, Value, WitError, WitSet};
 
 pub use engine::{new_engine, spawn_epoch_ticker, Abi, EpochTicker, PoolSize, EPOCH_TICK};
 pub use invoke::CallError;
@@ -75,6 +75,14 @@ pub enum LoadError {
         export: String,
         /// What the component exports.
         known: String,
+    },
+    /// An export's signature uses a type that cannot be served.
+    #[error("component `{name}` cannot be served: {reason}")]
+    Unservable {
+        /// The component's configured name.
+        name: String,
+        /// The function and its type.
+        reason: String,
     },
     /// Linking failed for a reason other than a missing import.
     #[error("cannot link component `{name}`: {reason}")]
@@ -248,7 +256,10 @@ impl LoadedComponent {
                 name: name.to_owned(),
                 reason: format!("{e:#}"),
             })?;
-        let exports = exported_functions(&wit, &component);
+        let exports = exported_functions(&wit, &component).map_err(|e| LoadError::Unservable {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })?;
         if let Some(export) = only
             .iter()
             .find(|o| !exports.iter().any(|e| &e.func.instance == *o))
@@ -291,8 +302,9 @@ impl LoadedComponent {
     }
 }
 
-/// The component's exported functions, by wRPC instance and function name.
-fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
+/// The component's exported functions, by wRPC instance and function name, or the first
+/// whose signature the wire cannot carry.
+fn exported_functions(wit: &WitSet, component: &Component) -> Result<Vec<Export>, WitError> {
     let resolve = wit.resolve();
     let mut out = Vec::new();
     for pkg in wit.main_packages() {
@@ -313,7 +325,7 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
                             if let Some(index) =
                                 component.get_export_index(Some(&inst_idx), &f.name)
                             {
-                                out.push(Export::new(Func::new(wit, &instance, f), index));
+                                out.push(Export::new(Func::new(wit, &instance, f)?, index));
                             }
                         }
                     }
@@ -324,15 +336,15 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Vec<Export> {
                                 Some(p) => resolve.id_of_name(p, &world_name.name),
                                 None => world_name.name.clone(),
                             };
-                            out.push(Export::new(Func::new(wit, &instance, f), index));
+                            out.push(Export::new(Func::new(wit, &instance, f)?, index));
                         }
                     }
-                    wit_parser::WorldItem::Type(_) => {}
+                    wit_parser::WorldItem::Type { .. } => {}
                 }
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// The router calls this node's components through [`Local`].

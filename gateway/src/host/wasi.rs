@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::stdio::{LogStream, Which};
 use super::Policy;
@@ -16,12 +16,12 @@ pub fn context(component: &Arc<str>, policy: &Policy) -> anyhow::Result<WasiCtx>
     b.stderr(LogStream::new(component.clone(), Which::Stderr));
     b.envs(&policy.env);
     for (host, guest, writable) in &policy.preopens {
-        let (dir, file) = if *writable {
-            (DirPerms::all(), FilePerms::all())
+        let perms = if *writable {
+            FsPerms::ReadWrite
         } else {
-            (DirPerms::READ, FilePerms::READ)
+            FsPerms::ReadOnly
         };
-        b.preopened_dir(host, guest, dir, file).map_err(|e| {
+        b.preopened_dir(host, guest, perms).map_err(|e| {
             anyhow::anyhow!(
                 "cannot preopen `{}` for the component: {e:#}",
                 host.display()
@@ -40,14 +40,16 @@ pub fn context(component: &Arc<str>, policy: &Policy) -> anyhow::Result<WasiCtx>
             .allow_udp(true)
             .allow_ip_name_lookup(false);
         b.socket_addr_check(move |addr, usage| {
-            let ok = allowed.iter().any(|p| p.matches(addr));
+            let ok = implicit_bind(addr, usage) || allowed.iter().any(|p| p.matches(addr));
             if !ok {
                 let usage = match usage {
                     SocketAddrUse::TcpBind => "tcp bind",
+                    SocketAddrUse::TcpListen => "tcp listen",
+                    SocketAddrUse::TcpAccept => "tcp accept",
                     SocketAddrUse::TcpConnect => "tcp connect",
                     SocketAddrUse::UdpBind => "udp bind",
-                    SocketAddrUse::UdpConnect => "udp connect",
-                    SocketAddrUse::UdpOutgoingDatagram => "udp send",
+                    SocketAddrUse::UdpSend => "udp send",
+                    SocketAddrUse::UdpReceive => "udp receive",
                 };
                 tracing::warn!(component = &*component, %addr, usage, "socket use denied by policy");
             }
@@ -55,4 +57,33 @@ pub fn context(component: &Arc<str>, policy: &Policy) -> anyhow::Result<WasiCtx>
         });
     }
     Ok(b.build())
+}
+
+/// The bind the host makes on its own before a connect or a send: any local address, a port
+/// the kernel picks. Allowing it grants nothing; what follows (the connect, the send, a
+/// listen) is checked against the policy.
+fn implicit_bind(addr: std::net::SocketAddr, usage: SocketAddrUse) -> bool {
+    matches!(usage, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind)
+        && addr.ip().is_unspecified()
+        && addr.port() == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{implicit_bind, SocketAddrUse};
+
+    #[test]
+    fn only_the_hosts_own_ephemeral_binds_are_implicit() {
+        use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+        let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0));
+        let fixed = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8080));
+        let local = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        assert!(implicit_bind(any, SocketAddrUse::TcpBind));
+        assert!(implicit_bind(any6, SocketAddrUse::UdpBind));
+        assert!(!implicit_bind(fixed, SocketAddrUse::TcpBind));
+        assert!(!implicit_bind(local, SocketAddrUse::TcpBind));
+        assert!(!implicit_bind(any, SocketAddrUse::TcpConnect));
+        assert!(!implicit_bind(any, SocketAddrUse::TcpListen));
+    }
 }

@@ -296,8 +296,12 @@ fn known_encodings() {
     assert_eq!(&b[..], &[0xff, 0x7e]);
 }
 
+/// The paths wRPC (wrpc-introspect 0.7, which `wit-bindgen-wrpc` peers use) gives this
+/// signature, worked out from its rules: records and tuples add the field index, lists and
+/// streams add `None`, options, results, variants and futures add nothing; a path ends where
+/// a future or stream is.
 #[test]
-fn async_paths_match_wrpc_introspect() {
+fn async_paths_follow_wrpc_rules() {
     let src = r#"
         package t:paths@0.1.0;
         interface i {
@@ -307,26 +311,30 @@ fn async_paths_match_wrpc_introspect() {
         }
     "#;
     let set = WitSet::from_wit_str("paths.wit", src).unwrap();
-    let resolve = set.resolve();
-    let iface = resolve
-        .interfaces
-        .iter()
-        .find(|(_, i)| i.name.as_deref() == Some("i"))
-        .unwrap()
-        .1;
-    let func = &iface.functions["f"];
-    let mut expected = std::collections::BTreeSet::new();
-    for (i, (_, ty)) in func.params.iter().enumerate() {
-        let (nested, is_async) = wrpc_introspect::async_paths_ty(resolve, ty);
-        for mut p in nested {
-            p.push_front(Some(i as u32));
-            expected.insert(Vec::from(p));
-        }
-        if is_async {
-            expected.insert(vec![Some(i as u32)]);
-        }
-    }
+    let n = None;
+    let expected: std::collections::BTreeSet<Vec<Option<u32>>> = [
+        vec![Some(0), Some(1)],
+        vec![Some(0), Some(2)],
+        vec![Some(0), Some(2), n],
+        vec![Some(1), n, Some(1)],
+        vec![Some(1), n, Some(2)],
+        vec![Some(1), n, Some(2), n],
+        vec![Some(2)],
+        vec![Some(3), Some(1)],
+        vec![Some(3), Some(1), n, Some(1)],
+        vec![Some(3), Some(1), n, Some(2)],
+        vec![Some(3), Some(1), n, Some(2), n],
+        vec![Some(4)],
+        vec![Some(4), Some(1)],
+        vec![Some(4), Some(2)],
+        vec![Some(4), Some(2), n],
+        vec![Some(5)],
+        vec![Some(5), Some(1)],
+        vec![Some(5), Some(2)],
+        vec![Some(5), Some(2), n],
+    ]
+    .into_iter()
+    .collect();
     let ours = set.func("t:paths/i@0.1.0", "f").unwrap();
     assert_eq!(values_async_paths(&ours.params), expected);
-    assert!(!expected.is_empty());
 }

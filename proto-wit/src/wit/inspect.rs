@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use wit_parser::{InterfaceId, WorldItem as WitWorldItem, WorldKey};
+use wit_parser::{InterfaceId, Stability, WorldItem as WitWorldItem, WorldKey};
 
 use super::lookup::Func;
 use super::WitSet;
@@ -45,6 +45,10 @@ pub struct FunctionReport {
     pub name: String,
     /// The WIT signature.
     pub signature: String,
+    /// Its gate, when it has one: `unstable (feature clocks-timezone)`, `deprecated
+    /// since 0.2.2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
 }
 
 /// A world and what it imports and exports.
@@ -68,6 +72,47 @@ pub enum WorldItem {
     Function(FunctionReport),
 }
 
+impl FunctionReport {
+    /// The report of `f`; a function the wire cannot carry shows why in place of its
+    /// signature.
+    fn of(set: &WitSet, instance: &str, f: &wit_parser::Function) -> Self {
+        let gate = gate(&f.stability);
+        match Func::new(set, instance, f) {
+            Ok(func) => FunctionReport {
+                name: func.name,
+                signature: func.signature,
+                gate,
+            },
+            Err(e) => FunctionReport {
+                name: super::wrpc_func_name(f).to_owned(),
+                signature: format!("{}: unavailable ({e})", super::wrpc_func_name(f)),
+                gate,
+            },
+        }
+    }
+}
+
+/// How a gated item is marked: unstable behind a feature, or deprecated.
+fn gate(stability: &Stability) -> Option<String> {
+    match stability {
+        Stability::Unstable {
+            feature,
+            deprecated: None,
+        } => Some(format!("unstable (feature {feature})")),
+        Stability::Unstable {
+            feature,
+            deprecated: Some(v),
+        } => Some(format!(
+            "unstable (feature {feature}), deprecated since {v}"
+        )),
+        Stability::Stable {
+            deprecated: Some(v),
+            ..
+        } => Some(format!("deprecated since {v}")),
+        Stability::Stable { .. } | Stability::Unknown => None,
+    }
+}
+
 /// Builds the report for `set`.
 #[must_use]
 pub fn inspect(set: &WitSet) -> Inspection {
@@ -81,13 +126,7 @@ pub fn inspect(set: &WitSet) -> Inspection {
             functions: resolve.interfaces[id]
                 .functions
                 .values()
-                .map(|f| {
-                    let func = Func::new(set, &instance, f);
-                    FunctionReport {
-                        name: func.name,
-                        signature: func.signature,
-                    }
-                })
+                .map(|f| FunctionReport::of(set, &instance, f))
                 .collect(),
             instance,
         }
@@ -113,13 +152,9 @@ pub fn inspect(set: &WitSet) -> Inspection {
                                 Some(WorldItem::Interface(iface(*id, key)))
                             }
                             WitWorldItem::Function(f) => {
-                                let func = Func::new(set, &world_name, f);
-                                Some(WorldItem::Function(FunctionReport {
-                                    name: func.name,
-                                    signature: func.signature,
-                                }))
+                                Some(WorldItem::Function(FunctionReport::of(set, &world_name, f)))
                             }
-                            WitWorldItem::Type(_) => None,
+                            WitWorldItem::Type { .. } => None,
                         })
                         .collect()
                 };
@@ -142,11 +177,18 @@ pub fn inspect(set: &WitSet) -> Inspection {
     Inspection { packages }
 }
 
+fn shown_gate(func: &FunctionReport) -> String {
+    func.gate
+        .as_ref()
+        .map(|g| format!("  [{g}]"))
+        .unwrap_or_default()
+}
+
 impl fmt::Display for Inspection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fn funcs(f: &mut fmt::Formatter<'_>, fs: &[FunctionReport], indent: &str) -> fmt::Result {
             for func in fs {
-                writeln!(f, "{indent}{}", func.signature)?;
+                writeln!(f, "{indent}{}{}", func.signature, shown_gate(func))?;
             }
             Ok(())
         }
@@ -167,7 +209,7 @@ impl fmt::Display for Inspection {
                                 funcs(f, &i.functions, "      ")?;
                             }
                             WorldItem::Function(func) => {
-                                writeln!(f, "    {dir} {}", func.signature)?;
+                                writeln!(f, "    {dir} {}{}", func.signature, shown_gate(func))?;
                             }
                         }
                     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use wit_parser::{Function, FunctionKind, Results};
+use wit_parser::{Function, FunctionKind};
 
 use super::{WitError, WitSet};
 use crate::ty::Ty;
@@ -22,7 +22,7 @@ pub struct Func {
     pub params: Arc<[Ty]>,
     /// Labels of the parameters in error paths (`param name`).
     pub param_labels: Arc<[String]>,
-    /// Result types (zero or one for anonymous results, any number when named).
+    /// Result types: none, or the one result.
     pub results: Arc<[Ty]>,
     /// Labels of the results in error paths (`result`, or `result name`).
     pub result_labels: Arc<[String]>,
@@ -37,34 +37,44 @@ pub struct Func {
 #[must_use]
 pub fn wrpc_func_name(func: &Function) -> &str {
     let prefix = match func.kind {
-        FunctionKind::Freestanding => return &func.name,
+        FunctionKind::Freestanding | FunctionKind::AsyncFreestanding => return &func.name,
         FunctionKind::Method(_) => "[method]",
+        FunctionKind::AsyncMethod(_) => "[async method]",
         FunctionKind::Static(_) => "[static]",
+        FunctionKind::AsyncStatic(_) => "[async static]",
         FunctionKind::Constructor(_) => "[constructor]",
     };
     func.name.strip_prefix(prefix).unwrap_or(&func.name)
 }
 
 impl Func {
-    /// Resolves a `wit_parser` function of `instance`.
-    #[must_use]
-    pub fn new(set: &WitSet, instance: &str, func: &Function) -> Func {
+    /// Resolves a `wit_parser` function of `instance`, or says which of its types the wire
+    /// cannot carry.
+    pub fn new(set: &WitSet, instance: &str, func: &Function) -> Result<Func, WitError> {
         let resolve = set.resolve();
         let name = wrpc_func_name(func).to_owned();
-        let param_names: Vec<String> = func.params.iter().map(|(n, _)| n.clone()).collect();
+        let lower = |t: &wit_parser::Type| {
+            Ty::from_wit(resolve, t).map_err(|reason| WitError::Unsupported {
+                instance: instance.to_owned(),
+                func: name.clone(),
+                reason,
+            })
+        };
+        let param_names: Vec<String> = func.params.iter().map(|p| p.name.clone()).collect();
         let params: Arc<[Ty]> = func
             .params
             .iter()
-            .map(|(_, t)| Ty::from_wit(resolve, t))
+            .map(|p| lower(&p.ty))
+            .collect::<Result<_, _>>()?;
+        let results: Vec<Ty> = func
+            .result
+            .as_ref()
+            .map(lower)
+            .transpose()?
+            .into_iter()
             .collect();
-        let (results, result_labels): (Vec<Ty>, Vec<String>) = match &func.results {
-            Results::Anon(t) => (vec![Ty::from_wit(resolve, t)], vec!["result".to_owned()]),
-            Results::Named(named) => named
-                .iter()
-                .map(|(n, t)| (Ty::from_wit(resolve, t), format!("result {n}")))
-                .unzip(),
-        };
-        let mut signature = format!("{name}: func(");
+        let asynchronous = if func.kind.is_async() { "async " } else { "" };
+        let mut signature = format!("{name}: {asynchronous}func(");
         for (i, (n, t)) in param_names.iter().zip(params.iter()).enumerate() {
             if i > 0 {
                 signature.push_str(", ");
@@ -72,31 +82,20 @@ impl Func {
             signature.push_str(&format!("{n}: {t}"));
         }
         signature.push(')');
-        match &func.results {
-            Results::Anon(_) => signature.push_str(&format!(" -> {}", results[0])),
-            Results::Named(named) if !named.is_empty() => {
-                signature.push_str(" -> (");
-                for (i, ((n, _), t)) in named.iter().zip(&results).enumerate() {
-                    if i > 0 {
-                        signature.push_str(", ");
-                    }
-                    signature.push_str(&format!("{n}: {t}"));
-                }
-                signature.push(')');
-            }
-            Results::Named(_) => {}
+        if let Some(t) = results.first() {
+            signature.push_str(&format!(" -> {t}"));
         }
-        Func {
+        Ok(Func {
             instance: instance.to_owned(),
-            name,
             param_labels: param_names.iter().map(|n| format!("param {n}")).collect(),
+            result_labels: results.iter().map(|_| "result".to_owned()).collect(),
+            name,
             param_names,
             params,
             results: results.into(),
-            result_labels: result_labels.into(),
             signature,
             docs: func.docs.contents.clone(),
-        }
+        })
     }
 }
 
@@ -144,7 +143,7 @@ impl WitSet {
             });
         };
         match funcs.iter().find(|f| wrpc_func_name(f) == func) {
-            Some(f) => Ok(Func::new(self, inst, f)),
+            Some(f) => Func::new(self, inst, f),
             None => Err(WitError::UnknownFunction {
                 instance: instance.to_owned(),
                 func: func.to_owned(),

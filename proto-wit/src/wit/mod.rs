@@ -1,7 +1,6 @@
 //! WIT loading and lookup: from files or compiled components to functions named as wRPC names
 //! them.
 
-mod async_abi;
 mod inspect;
 mod load;
 mod lookup;
@@ -9,9 +8,8 @@ mod print;
 pub mod reflect;
 pub mod version;
 
-pub use async_abi::AsyncAbiError;
 pub use inspect::{inspect, Inspection, InterfaceReport, PackageReport, WorldItem, WorldReport};
-pub use load::WitSet;
+pub use load::{WitFeatures, WitSet};
 pub use lookup::{wrpc_func_name, Func};
 
 /// witmesh's own package, `witmesh:mesh` (health and discovery), which every sidecar serves.
@@ -37,13 +35,21 @@ pub enum WitError {
         /// The parser's explanation, with file and line.
         reason: String,
     },
-    /// A component's embedded WIT could be read by neither decoder.
-    #[error("cannot read the WIT of the component: {first}; read for the async ABI: {newer}")]
+    /// A component's embedded WIT could not be decoded.
+    #[error("cannot read the WIT of the component: {reason}")]
     Component {
-        /// Why the decoder of the pinned wRPC stack refused it.
-        first: String,
-        /// Why the async-ABI decoder refused it, or what it could not carry.
-        newer: AsyncAbiError,
+        /// The decoder's explanation.
+        reason: String,
+    },
+    /// A function's signature uses a type the wire cannot carry.
+    #[error("`{instance}.{func}` cannot be called over wRPC: {reason}")]
+    Unsupported {
+        /// The function's instance.
+        instance: String,
+        /// The function.
+        func: String,
+        /// The type and why.
+        reason: crate::ty::UnsupportedType,
     },
     /// No interface or world has this wRPC instance name.
     #[error("unknown instance `{instance}` (known: {known})")]

@@ -54,12 +54,14 @@ impl WitSet {
         needed
             .into_iter()
             .map(|pkg| {
-                let text = wit_component::WitPrinter::default()
+                let mut printer = wit_component::WitPrinter::default();
+                printer
                     .print(resolve, pkg, &[])
                     .map_err(|e| WitError::Parse {
                         path: instance.to_owned(),
                         reason: format!("cannot print its WIT: {e:#}"),
                     })?;
+                let text = printer.output.to_string();
                 Ok((
                     format!("{}.wit", resolve.packages[pkg].name),
                     without_worlds(&text),
@@ -83,7 +85,8 @@ impl WitSet {
             });
         }
         let loaded = std::panic::catch_unwind(|| {
-            let mut resolve = wit_parser::Resolve::default();
+            // The sender printed what it had loaded, gates and all: nothing is filtered again.
+            let mut resolve = super::WitFeatures::all().resolve();
             let mut last = None;
             for (name, text) in files {
                 let pkg = resolve.push_str(name, text).map_err(|e| WitError::Parse {
@@ -185,7 +188,7 @@ mod tests {
             .filter(|(n, _)| n == instance)
             .flat_map(|(n, fs)| {
                 fs.into_iter()
-                    .map(|f| Func::new(set, &n, f).signature)
+                    .filter_map(|f| Func::new(set, &n, f).ok().map(|f| f.signature))
                     .collect::<Vec<_>>()
             })
             .collect();

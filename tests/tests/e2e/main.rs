@@ -19,6 +19,7 @@ mod mesh_api;
 mod metrics;
 mod partition;
 mod prometheus;
+mod published_wit;
 mod resources;
 mod serve;
 mod traces;

@@ -681,8 +681,12 @@ fn a_component_with_unsatisfiable_imports_fails_at_start_listing_them() {
         ))
         .unwrap();
     let pkg = resolve.push_str("needy.wit", wit).unwrap();
-    let world = resolve.select_world(pkg, Some("needy")).unwrap();
-    let mut module = wit_component::dummy_module(&resolve, world, wit_parser::Mangling::Standard32);
+    let world = resolve.select_world(&[pkg], Some("needy")).unwrap();
+    let mut module = wit_component::dummy_module(
+        &resolve,
+        world,
+        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    );
     wit_component::embed_component_metadata(
         &mut module,
         &resolve,
