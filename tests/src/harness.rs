@@ -389,6 +389,9 @@ pub struct HttpAnswer {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Whether the body ended as HTTP says a body ends (a chunked one with its last chunk),
+    /// rather than with a connection closed early.
+    pub complete: bool,
 }
 
 impl HttpAnswer {
@@ -452,31 +455,42 @@ pub fn http(
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
+    let mut complete = true;
     if headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
     {
-        body = dechunk(&body);
+        (body, complete) = dechunk(&body);
     }
     HttpAnswer {
         status,
         headers,
         body,
+        complete,
     }
 }
 
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
+/// A chunked body's data, and whether its last (empty) chunk came.
+fn dechunk(mut b: &[u8]) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        let Ok(size) = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16)
+        else {
+            return (out, false);
+        };
         if size == 0 {
-            break;
+            return (out, true);
         }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
+        let Some(data) = b.get(eol + 2..eol + 2 + size) else {
+            return (out, false);
+        };
+        out.extend_from_slice(data);
+        let Some(rest) = b.get(eol + 2 + size + 2..) else {
+            return (out, false);
+        };
+        b = rest;
     }
-    out
+    (out, false)
 }
 
 /// A program other than witmesh (an example, a native peer), killed by PID when dropped.

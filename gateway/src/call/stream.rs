@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt as _};
-use tokio::io::AsyncReadExt as _;
-use witmesh_proto::codec::chunks::{ChunkDecoder, Piece};
+use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use witmesh_proto::codec::chunks::{put_chunk, put_end, ChunkDecoder, Piece};
 use witmesh_proto::codec::Limits;
 use witmesh_proto::value::StreamValue;
 use witmesh_proto::{Func, Ty, Value};
@@ -61,6 +61,30 @@ where
         },
         other => Err(format!("expected a stream, found {other:?}")),
     }
+}
+
+/// Writes `input` as chunks on `w` (a stream value's own wRPC path), then the end marker,
+/// unless `abandoned` says by then that the call was given up. A stream that fails or is
+/// abandoned ends without the marker: the reader sees it cut, never a short whole one.
+pub async fn write_stream<W: AsyncWrite + Unpin>(
+    mut w: W,
+    mut input: ByteStream,
+    abandoned: impl Fn() -> bool,
+) -> std::io::Result<()> {
+    let mut buf = BytesMut::new();
+    while let Some(data) = input.next().await {
+        let data = data?;
+        buf.clear();
+        put_chunk(&mut buf, &data);
+        w.write_all(&buf).await?;
+    }
+    if abandoned() {
+        return Err(std::io::Error::other("the call was abandoned"));
+    }
+    buf.clear();
+    put_end(&mut buf);
+    w.write_all(&buf).await?;
+    w.shutdown().await
 }
 
 /// Most bytes of a parameter stream kept for sending again, should the call turn out never to

@@ -31,7 +31,7 @@ const MAX_CHUNK: usize = 64 << 10;
 /// sender): with [`MAX_CHUNK`], at most 320 KiB per parameter stream wait here, and the
 /// component waits when the wire is slower. A stream the mesh may send again also keeps its
 /// first bytes until a provider takes the call (see `call::stream::Replay`).
-const QUEUED_CHUNKS: usize = 4;
+pub(super) const QUEUED_CHUNKS: usize = 4;
 
 /// Links the `async func` import `name` (the component model's name of `func`) to the
 /// mesh: with [`Forward::call_stream`] when it streams bytes, else [`Forward::call`].
@@ -114,7 +114,7 @@ fn lower_params(
         };
         let reader = stream.clone().try_into_stream_reader::<u8>()?;
         let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
-        reader.pipe(&mut store, GuestBytes { tx })?;
+        reader.pipe(&mut store, GuestBytes { tx, _ended: None })?;
         let input: ByteStream = Box::pin(rx);
         return Ok((vec![Value::Stream(StreamValue::Pending)], Some(input)));
     }
@@ -124,8 +124,23 @@ fn lower_params(
 
 /// Takes what the component writes to its stream and queues it for the wire. When the
 /// component closes its end, this is dropped and the wire stream ends.
-struct GuestBytes {
+pub(super) struct GuestBytes {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    /// Dropped with this: tells whoever waits that the component's stream has ended.
+    _ended: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl GuestBytes {
+    /// A consumer feeding `tx` that drops `ended` when the component's stream ends.
+    pub(super) fn new(
+        tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+        ended: tokio::sync::oneshot::Sender<()>,
+    ) -> Self {
+        GuestBytes {
+            tx,
+            _ended: Some(ended),
+        }
+    }
 }
 
 impl<D: 'static> StreamConsumer<D> for GuestBytes {

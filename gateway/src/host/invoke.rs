@@ -80,8 +80,8 @@ impl CallError {
 
 /// An instance with its store, ready for another call.
 pub(crate) struct Warm {
-    store: Store<CallState>,
-    instance: Instance,
+    pub(super) store: Store<CallState>,
+    pub(super) instance: Instance,
 }
 
 impl Warm {
@@ -290,7 +290,7 @@ impl LoadedComponent {
         }
     }
 
-    async fn instantiate(&self) -> Result<Warm, CallError> {
+    pub(super) async fn instantiate(&self) -> Result<Warm, CallError> {
         let mut store = self.new_store()?;
         let instance = self
             .pre
@@ -335,7 +335,7 @@ impl LoadedComponent {
 /// The error for a wasmtime failure: a failed forwarded import keeps its own class;
 /// interruptions do not happen (wasm yields instead), so everything else is the component's
 /// own failure.
-fn classify(e: wasmtime::Error, other: fn(String) -> CallError) -> CallError {
+pub(super) fn classify(e: wasmtime::Error, other: fn(String) -> CallError) -> CallError {
     if let Some(f) = e.downcast_ref::<ForwardError>() {
         return CallError::Forwarded {
             class: f.class(),

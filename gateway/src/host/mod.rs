@@ -18,6 +18,7 @@ mod link;
 mod logging;
 mod remote;
 mod resident;
+mod result_stream;
 mod state;
 mod stdio;
 mod usage;

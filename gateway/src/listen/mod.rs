@@ -29,7 +29,7 @@ pub(crate) fn dispatch<C, W, R>(
     tracker: TaskTracker,
 ) where
     C: Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
+    W: AsyncWrite + wrpc_transport::Index<W> + Unpin + Send + 'static,
     R: AsyncRead + wrpc_transport::Index<R> + Unpin + Send + 'static,
 {
     let calls = tracker.clone();

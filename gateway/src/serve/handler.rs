@@ -6,9 +6,11 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tracing::Instrument as _;
 use witmesh_proto::codec::{encode_values, read_values, EncodeError, ReadError, ValuesDecoder};
+use witmesh_proto::value::StreamValue;
+use witmesh_proto::Value;
 
 use super::{Endpoint, Implementation};
-use crate::call::stream::{is_byte_stream, stream_of};
+use crate::call::stream::{is_byte_stream, stream_of, write_stream, ByteStream};
 use crate::call::Class;
 use crate::host::CallError;
 use crate::telemetry::metrics::{self, Call};
@@ -37,6 +39,9 @@ pub enum ServeError {
     /// The parameter stream could not be opened or carried something other than bytes.
     #[error("bad parameter stream: {0}")]
     Stream(String),
+    /// The result stream was cut after the results went out.
+    #[error("the result stream was cut: {0}")]
+    ResultStream(String),
 }
 
 impl ServeError {
@@ -46,6 +51,7 @@ impl ServeError {
             ServeError::Params(_) | ServeError::ParamsTimeout(_) | ServeError::Stream(_) => {
                 Class::BadParams
             }
+            ServeError::ResultStream(_) => Class::Lost,
             ServeError::Call(e) => e.class(),
             ServeError::Results(_) => Class::BadResults,
             ServeError::Write(_) => Class::Lost,
@@ -85,7 +91,7 @@ pub struct CallMeta {
 pub async fn handle<R, W>(ep: &Endpoint, meta: CallMeta, rx: R, mut tx: W) -> Result<(), ServeError>
 where
     R: AsyncRead + Index<R> + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin,
+    W: AsyncWrite + Index<W> + Unpin,
 {
     let _counted = ep.in_flight.enter();
     let func = ep.func();
@@ -191,7 +197,7 @@ async fn serve<R, W>(
 ) -> Result<(), ServeError>
 where
     R: AsyncRead + Index<R> + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin,
+    W: AsyncWrite + Index<W> + Unpin,
 {
     // A lone `stream<u8>` parameter: its bytes follow the parameters on their own path.
     let func = ep.func();
@@ -230,6 +236,12 @@ where
         "call started"
     );
     let results = match &ep.imp {
+        Implementation::Component { component, export } if is_byte_stream(&func.results) => {
+            let data = component
+                .call_to_stream(&component.exports[*export], &params, input, deadline)
+                .await?;
+            return send_stream(func, data, tx, sizes).await;
+        }
         Implementation::Component { component, export } => {
             component
                 .call_streaming(&component.exports[*export], &params, input, deadline)
@@ -243,4 +255,29 @@ where
     tx.write_all(&out).await?;
     tx.shutdown().await?;
     Ok(())
+}
+
+/// Sends a `stream<u8>` result: the value says the stream follows, then its bytes go on the
+/// result's own path as the component writes them.
+async fn send_stream<W>(
+    func: &witmesh_proto::Func,
+    data: ByteStream,
+    tx: &mut W,
+    sizes: &mut Sizes,
+) -> Result<(), ServeError>
+where
+    W: AsyncWrite + Index<W> + Unpin,
+{
+    let sub = tx
+        .index(&[0])
+        .map_err(|e| ServeError::ResultStream(format!("cannot open it: {e:#}")))?;
+    let mut out = BytesMut::new();
+    let pending = [Value::Stream(StreamValue::Pending)];
+    encode_values(&func.results, &func.result_labels, &pending, &mut out)?;
+    sizes.results = out.len() as u64;
+    tx.write_all(&out).await?;
+    tx.shutdown().await?;
+    write_stream(sub, data, || false)
+        .await
+        .map_err(|e| ServeError::ResultStream(e.to_string()))
 }

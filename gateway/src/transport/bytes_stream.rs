@@ -4,16 +4,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use futures::StreamExt as _;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
-use witmesh_proto::codec::chunks::{put_chunk, put_end};
 use witmesh_proto::codec::Limits;
 use witmesh_proto::{Func, Value};
 use wrpc_transport::{Index, Invoke};
 
 use super::call::{encode_params, not_taken, read_results, result_paths, FailureWatch};
-use crate::call::stream::{is_byte_stream, stream_of, ByteStream, Replay, StreamAnswer};
+use crate::call::stream::{
+    is_byte_stream, stream_of, write_stream, ByteStream, Replay, StreamAnswer,
+};
 use crate::call::AttemptError;
 
 /// Calls `func` under `instance` on `client` with `params`; when the one parameter is a
@@ -131,7 +130,10 @@ struct Sender {
 impl Sender {
     fn spawn<W: AsyncWrite + Unpin + Send + 'static>(w: W, input: ByteStream) -> Self {
         let abandoned = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(send(w, input, abandoned.clone()));
+        let flag = abandoned.clone();
+        let task = tokio::spawn(write_stream(w, input, move || {
+            flag.load(Ordering::Acquire)
+        }));
         Sender {
             task: Some(task),
             abandoned,
@@ -153,26 +155,4 @@ impl Drop for Sender {
             task.abort();
         }
     }
-}
-
-/// Writes `input` as chunks on `w`, then the end, unless the call was `abandoned` by then.
-async fn send<W: AsyncWrite + Unpin>(
-    mut w: W,
-    mut input: ByteStream,
-    abandoned: Arc<AtomicBool>,
-) -> std::io::Result<()> {
-    let mut buf = BytesMut::new();
-    while let Some(data) = input.next().await {
-        let data = data?;
-        buf.clear();
-        put_chunk(&mut buf, &data);
-        w.write_all(&buf).await?;
-    }
-    if abandoned.load(Ordering::Acquire) {
-        return Err(std::io::Error::other("the call was abandoned"));
-    }
-    buf.clear();
-    put_end(&mut buf);
-    w.write_all(&buf).await?;
-    w.shutdown().await
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use witmesh_tests::components;
-use witmesh_tests::harness::{http, metric, NatsServer, Sidecar};
+use witmesh_tests::harness::{http, metric, witmesh_bin, NatsServer, Sidecar};
 use witmesh_tests::native::{
     announce_ghost, fnv1a, pattern, serve_bytes, serve_bytes_quic, serve_greeter,
     serve_tearing_bytes, NativeGreeter, TearingBytes, BYTES_INSTANCE, FNV_START,
@@ -269,9 +269,13 @@ async fn a_component_on_another_node_reads_the_stream_over_nats_and_quic() {
         b.logs()
     );
     assert_eq!(call(addr, "send", 0, 1).await, Ok(expected(0)));
-    // A result stream from a component is not served: a clear error, not a hang.
-    let err = call(addr, "fetch", 10, 10).await.unwrap_err();
-    assert!(err.contains("stream"), "{err}");
+    // B's component answers `download` with a stream it writes after returning.
+    assert_eq!(
+        call(addr, "fetch", len, 10_000).await,
+        Ok(expected(len)),
+        "{}",
+        b.logs()
+    );
 
     // Over QUIC: trusting B's certificate, discovery gives A B's QUIC address.
     let cert = b.dir.path().join(".witmesh/dev-cert.pem");
@@ -287,4 +291,88 @@ async fn a_component_on_another_node_reads_the_stream_over_nats_and_quic() {
     for (len, got) in futures::future::join_all(calls).await {
         assert_eq!(got, Ok(expected(len)), "{}", q.logs());
     }
+    assert_eq!(
+        call(addr, "fetch", 1 << 20, 4096).await,
+        Ok(expected(1 << 20)),
+        "{}",
+        q.logs()
+    );
+}
+
+/// `witmesh call` of B's sink `download`, over NATS or QUIC: exit status, stdout, stderr.
+fn call_download(b: &Sidecar, quic: bool, len: u64, chunk: u32) -> std::process::Output {
+    let cert = b.dir.path().join(".witmesh/dev-cert.pem");
+    let target = format!("{BYTES_INSTANCE}.download");
+    let (len, chunk) = (len.to_string(), chunk.to_string());
+    let mut args = vec!["call".to_owned()];
+    if quic {
+        args.extend([
+            "--quic".into(),
+            b.ready.quic.unwrap().to_string(),
+            "--ca".into(),
+            cert.to_str().unwrap().to_owned(),
+        ]);
+    } else {
+        args.extend([
+            "--nats".into(),
+            b.ready.nats.clone().unwrap(),
+            "--prefix".into(),
+            "b".into(),
+        ]);
+    }
+    args.extend([target, len, chunk]);
+    std::process::Command::new(witmesh_bin())
+        .args(&args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_components_result_stream_reaches_witmesh_call_and_the_gateway_whole_or_cut() {
+    let nats = NatsServer::start();
+    let b = Sidecar::node(&nats, "b", &[components::sink()], &[], &[]);
+    let len = 8u64 << 20;
+    let whole: Vec<u8> = (0..len).map(pattern).collect();
+    for quic in [false, true] {
+        let got = call_download(&b, quic, len, 65_536);
+        assert!(
+            got.status.success(),
+            "quic={quic}: {}\n{}",
+            String::from_utf8_lossy(&got.stderr),
+            b.logs()
+        );
+        assert_eq!(got.stdout.len() as u64, len, "quic={quic}");
+        assert!(got.stdout == whole, "quic={quic}: the bytes differ");
+
+        // Cut midway by a trap: an error and a failing exit, never a short success.
+        let cut = call_download(&b, quic, len, u32::MAX);
+        assert!(!cut.status.success(), "quic={quic}: a cut stream exited 0");
+        assert!((cut.stdout.len() as u64) < len);
+        let err = String::from_utf8_lossy(&cut.stderr);
+        assert!(err.contains("stream"), "quic={quic}: {err}");
+    }
+    b.wait_for_log("a result stream was cut before its end");
+
+    // Through a gateway on another node: a raw body, streamed.
+    let g = Sidecar::node(&nats, "g", &[], &["--http", "127.0.0.1:0"], &[]);
+    g.wait_for_log("discovered node b");
+    let addr = g.ready.http.unwrap();
+    let download = |chunk: u32| {
+        let args = format!(r#"{{"len": {len}, "chunk": {chunk}}}"#);
+        http(
+            addr,
+            "POST",
+            &format!("/v1/call/{BYTES_INSTANCE}/download"),
+            &[],
+            args.as_bytes(),
+        )
+    };
+    let a = download(100_000);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("content-type"), Some("application/octet-stream"));
+    assert!(a.complete);
+    assert!(a.body == whole, "the gateway's body differs ({} bytes)", a.body.len());
+    let cut = download(u32::MAX);
+    assert!(!cut.complete, "a cut stream ended as a whole body");
+    assert!((cut.body.len() as u64) < len);
 }
