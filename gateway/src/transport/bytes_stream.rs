@@ -131,9 +131,7 @@ impl Sender {
     fn spawn<W: AsyncWrite + Unpin + Send + 'static>(w: W, input: ByteStream) -> Self {
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
-        let task = tokio::spawn(write_stream(w, input, move || {
-            flag.load(Ordering::Acquire)
-        }));
+        let task = tokio::spawn(write_stream(w, input, move || flag.load(Ordering::Acquire)));
         Sender {
             task: Some(task),
             abandoned,

@@ -371,7 +371,11 @@ fn a_components_result_stream_reaches_witmesh_call_and_the_gateway_whole_or_cut(
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
     assert_eq!(a.header("content-type"), Some("application/octet-stream"));
     assert!(a.complete);
-    assert!(a.body == whole, "the gateway's body differs ({} bytes)", a.body.len());
+    assert!(
+        a.body == whole,
+        "the gateway's body differs ({} bytes)",
+        a.body.len()
+    );
     let cut = download(u32::MAX);
     assert!(!cut.complete, "a cut stream ended as a whole body");
     assert!((cut.body.len() as u64) < len);
