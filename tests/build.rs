@@ -30,6 +30,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("counters", "COUNTERS", "witmesh_test_counters"),
     ("streamer", "STREAMER", "witmesh_test_streamer"),
     ("sink", "SINK", "witmesh_test_sink"),
+    ("wasi03", "WASI03", "witmesh_test_wasi03"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -118,3 +118,11 @@ pub fn streamer() -> &'static Path {
 pub fn sink() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_SINK"))
 }
+
+/// The WASI 0.3 component: imports `wasi:random/random@0.3.0` and
+/// `wasi:clocks/monotonic-clock@0.3.0` (its `wait-for` is async) and exports
+/// `witmesh:wasi03/probe@0.1.0` with `random-len(max-len)` and `nap(ns)`.
+#[must_use]
+pub fn wasi03() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_WASI03"))
+}

@@ -17,8 +17,13 @@ const WASI_P2_PACKAGES: &[&str] = &[
     "http",
 ];
 
-/// Whether this host links `name` (an import instance name such as `wasi:io/streams@0.2.0`).
-fn provided(name: &str) -> bool {
+/// WASI 0.3 packages wasmtime-wasi provides, to components built for the async ABI (WASI 0.3
+/// imports are async functions, which need an engine with concurrency support).
+const WASI_P3_PACKAGES: &[&str] = &["clocks", "random", "cli", "filesystem", "sockets"];
+
+/// Whether this host links `name` (an import instance name such as `wasi:io/streams@0.2.0`);
+/// WASI 0.3 only with `p3`.
+fn provided(name: &str, p3: bool) -> bool {
     if name == LOGGING_INSTANCE || name == LATTICE_INSTANCE {
         return true;
     }
@@ -29,16 +34,21 @@ fn provided(name: &str) -> bool {
         return false;
     };
     let version = tail.split_once('@').map(|(_, v)| v);
-    WASI_P2_PACKAGES.contains(&package) && version.is_some_and(|v| v.starts_with("0.2."))
+    let Some(version) = version else {
+        return false;
+    };
+    (WASI_P2_PACKAGES.contains(&package) && version.starts_with("0.2."))
+        || (p3 && WASI_P3_PACKAGES.contains(&package) && version == "0.3.0")
 }
 
-/// Every import of `component` that this host cannot satisfy, by name.
-pub fn unsatisfied(engine: &Engine, component: &Component) -> Vec<String> {
+/// Every import of `component` that this host cannot satisfy, by name; with `p3`, WASI 0.3 is
+/// linked too.
+pub fn unsatisfied(engine: &Engine, component: &Component, p3: bool) -> Vec<String> {
     component
         .component_type()
         .imports(engine)
         .map(|(name, _)| name.to_owned())
-        .filter(|name| !provided(name))
+        .filter(|name| !provided(name, p3))
         .collect()
 }
 
@@ -48,12 +58,21 @@ mod tests {
 
     #[test]
     fn wasi_p2_and_logging_are_provided_others_not() {
-        assert!(provided("wasi:io/streams@0.2.0"));
-        assert!(provided("wasi:cli/environment@0.2.6"));
-        assert!(provided("wasi:logging/logging@0.1.0-draft"));
-        assert!(provided("wasi:http/outgoing-handler@0.2.0"));
-        assert!(!provided("wasi:keyvalue/store@0.2.0-draft"));
-        assert!(!provided("wasi:io/streams@0.3.0"));
-        assert!(!provided("local:greeter-demo/greet"));
+        assert!(provided("wasi:io/streams@0.2.0", false));
+        assert!(provided("wasi:cli/environment@0.2.6", false));
+        assert!(provided("wasi:logging/logging@0.1.0-draft", false));
+        assert!(provided("wasi:http/outgoing-handler@0.2.0", false));
+        assert!(!provided("wasi:keyvalue/store@0.2.0-draft", false));
+        assert!(!provided("wasi:io/streams@0.3.0", true));
+        assert!(!provided("local:greeter-demo/greet", true));
+    }
+
+    #[test]
+    fn wasi_p3_is_provided_to_async_abi_components_only() {
+        assert!(provided("wasi:clocks/monotonic-clock@0.3.0", true));
+        assert!(provided("wasi:cli/environment@0.3.0", true));
+        assert!(!provided("wasi:clocks/monotonic-clock@0.3.0", false));
+        assert!(!provided("wasi:http/handler@0.3.0", true));
+        assert!(!provided("wasi:random/random@0.3.1-rc", true));
     }
 }

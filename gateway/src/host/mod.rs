@@ -211,6 +211,14 @@ impl LoadedComponent {
                 reason: format!("{e:#}"),
             }
         })?;
+        // WASI 0.3's imports are async functions: only the async engine can run them.
+        let p3 = wit.async_abi();
+        if p3 {
+            wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
+        }
         logging::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
             name: name.to_owned(),
             reason: format!("{e:#}"),
@@ -219,7 +227,7 @@ impl LoadedComponent {
             name: name.to_owned(),
             reason: format!("{e:#}"),
         })?;
-        let missing = imports::unsatisfied(engine, &component);
+        let missing = imports::unsatisfied(engine, &component, p3);
         let (forwarded, refused) = match router {
             Some(router) if !missing.is_empty() => {
                 link::forward_imports(&mut linker, &wit, &missing, router, &Arc::from(name))?

@@ -735,3 +735,22 @@ fn sigterm_exits_promptly_when_the_nats_server_is_gone() {
     );
     s.wait_for_log("exiting without it");
 }
+
+#[test]
+fn a_component_built_for_wasi_0_3_runs() {
+    let nats = NatsServer::start();
+    let s = Sidecar::node(&nats, "w03", &[components::wasi03()], &[], &[]);
+    let url = s.ready.nats.clone().unwrap();
+    let call = |target: &str, arg: &str| {
+        witmesh_tests::harness::run_witmesh(&[
+            "call", "--nats", &url, "--prefix", "w03", target, arg,
+        ])
+    };
+    let (code, out, err) = call("witmesh:wasi03/probe@0.1.0.random-len", "32");
+    assert_eq!((code, out.trim()), (0, "32"), "{err}\n{}", s.logs());
+    // An async WASI 0.3 import: the clock says at least the 5 ms asked for passed.
+    let (code, out, err) = call("witmesh:wasi03/probe@0.1.0.nap", "5000000");
+    assert_eq!(code, 0, "{err}\n{}", s.logs());
+    let slept: u64 = out.trim().parse().unwrap();
+    assert!(slept >= 5_000_000, "{slept}");
+}
