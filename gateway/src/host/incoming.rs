@@ -41,15 +41,7 @@ impl LoadedComponent {
         let timeout = time_left.map_or(self.policy.call_timeout, |b| {
             b.min(self.policy.call_timeout)
         });
-        let started = tokio::time::Instant::now();
-        let slot = tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .ok_or(CallError::Overloaded {
-                limit: self.policy.max_concurrency,
-                waited: started.elapsed(),
-            })?;
+        let slot = self.slot(tokio::time::Instant::now() + timeout).await?;
         let mut store = self.new_store()?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let http = store.data_mut();

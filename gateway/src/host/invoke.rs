@@ -140,14 +140,7 @@ impl LoadedComponent {
                 .await;
         }
         let time_left = deadline.saturating_duration_since(Deadline::now());
-        let _slot = tokio::time::timeout_at(deadline, self.slots.acquire())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .ok_or(CallError::Overloaded {
-                limit: self.policy.max_concurrency,
-                waited: start.elapsed(),
-            })?;
+        let _slot = self.slot(deadline).await?;
         // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
         // that never leaves wasm; dropping the future drops the store and instance with it.
         let run = self.run(export, params, input, deadline);
@@ -288,6 +281,23 @@ impl LoadedComponent {
                 idle.push(warm);
             }
         }
+    }
+
+    /// One of the component's concurrency slots, waited for until `deadline`: held for as long
+    /// as the call runs.
+    pub(super) async fn slot(
+        &self,
+        deadline: Deadline,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, CallError> {
+        let start = Deadline::now();
+        tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(CallError::Overloaded {
+                limit: self.policy.max_concurrency,
+                waited: start.elapsed(),
+            })
     }
 
     pub(super) async fn instantiate(&self) -> Result<Warm, CallError> {

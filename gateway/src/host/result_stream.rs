@@ -33,16 +33,8 @@ impl LoadedComponent {
         input: Option<ByteStream>,
         deadline: Deadline,
     ) -> Result<ByteStream, CallError> {
-        let start = std::time::Instant::now();
         let time_left = deadline.saturating_duration_since(Deadline::now());
-        let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .ok_or(CallError::Overloaded {
-                limit: self.policy.max_concurrency,
-                waited: start.elapsed(),
-            })?;
+        let slot = self.slot(deadline).await?;
         let func = export.func.clone();
         let mut args = if input.is_some() {
             Vec::new()
