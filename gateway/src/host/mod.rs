@@ -7,6 +7,7 @@
 //! [`crate::call::Local`].
 
 mod async_imports;
+mod boundary;
 mod convert;
 mod engine;
 mod http;
@@ -269,6 +270,12 @@ impl LoadedComponent {
             name: name.to_owned(),
             reason: e.to_string(),
         })?;
+        if let Some(reason) = exports.iter().find_map(|e| boundary::refusal(&e.func)) {
+            return Err(LoadError::Unservable {
+                name: name.to_owned(),
+                reason,
+            });
+        }
         if let Some(export) = only
             .iter()
             .find(|o| !exports.iter().any(|e| &e.func.instance == *o))
