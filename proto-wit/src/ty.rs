@@ -128,25 +128,37 @@ impl FlagsTy {
 }
 
 impl Ty {
+    /// Whether this type or any type inside it satisfies `pred`.
+    pub fn contains(&self, pred: &impl Fn(&Ty) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        match self {
+            Ty::List(t) | Ty::Option(t) => t.contains(pred),
+            Ty::Record(r) => r.fields.iter().any(|(_, t)| t.contains(pred)),
+            Ty::Tuple(ts) => ts.iter().any(|t| t.contains(pred)),
+            Ty::Variant(v) => v
+                .cases
+                .iter()
+                .any(|(_, t)| t.as_ref().is_some_and(|t| t.contains(pred))),
+            Ty::Result(r) => {
+                r.ok.as_ref().is_some_and(|t| t.contains(pred))
+                    || r.err.as_ref().is_some_and(|t| t.contains(pred))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether a value of this type holds a resource handle, a future or a stream anywhere:
     /// things that only mean something between connected wRPC peers, not in a JSON document.
     #[must_use]
     pub fn has_handles(&self) -> bool {
-        match self {
-            Ty::Own(_) | Ty::Borrow(_) | Ty::Future(_) | Ty::Stream(_) => true,
-            Ty::List(t) | Ty::Option(t) => t.has_handles(),
-            Ty::Record(r) => r.fields.iter().any(|(_, t)| t.has_handles()),
-            Ty::Tuple(ts) => ts.iter().any(Ty::has_handles),
-            Ty::Variant(v) => v
-                .cases
-                .iter()
-                .any(|(_, t)| t.as_ref().is_some_and(Ty::has_handles)),
-            Ty::Result(r) => {
-                r.ok.as_ref().is_some_and(Ty::has_handles)
-                    || r.err.as_ref().is_some_and(Ty::has_handles)
-            }
-            _ => false,
-        }
+        self.contains(&|t| {
+            matches!(
+                t,
+                Ty::Own(_) | Ty::Borrow(_) | Ty::Future(_) | Ty::Stream(_)
+            )
+        })
     }
 
     /// Lowers a `wit_parser` type into a resolved tree, or says which part the wire lacks.

@@ -32,21 +32,7 @@ pub(super) fn refusal(func: &Func) -> Option<String> {
 }
 
 fn has_future_or_stream(t: &Ty) -> bool {
-    match t {
-        Ty::Future(_) | Ty::Stream(_) => true,
-        Ty::List(t) | Ty::Option(t) => has_future_or_stream(t),
-        Ty::Record(r) => r.fields.iter().any(|(_, t)| has_future_or_stream(t)),
-        Ty::Tuple(ts) => ts.iter().any(has_future_or_stream),
-        Ty::Variant(v) => v
-            .cases
-            .iter()
-            .any(|(_, t)| t.as_ref().is_some_and(has_future_or_stream)),
-        Ty::Result(r) => {
-            r.ok.as_ref().is_some_and(has_future_or_stream)
-                || r.err.as_ref().is_some_and(has_future_or_stream)
-        }
-        _ => false,
-    }
+    t.contains(&|t| matches!(t, Ty::Future(_) | Ty::Stream(_)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use witmesh_proto::value::{FutureValue, StreamValue};
 use witmesh_proto::{Ty, Value};
 
 /// A value that cannot cross into or out of a component in this host.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConvertError {
     /// Resource handles, futures and streams are not served yet.
     #[error("{0} values cannot cross the component boundary in witmesh yet")]

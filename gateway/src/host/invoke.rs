@@ -26,7 +26,7 @@ use super::{wasi, Export, LoadedComponent};
 use crate::call::{ByteStream, Class, ForwardError};
 
 /// Why a call failed. Each ends that call only.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum CallError {
     /// Every concurrency slot stayed busy until the call's deadline.
     #[error("overloaded: {limit} calls already running and none finished within {waited:?}")]

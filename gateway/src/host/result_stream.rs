@@ -88,7 +88,7 @@ impl LoadedComponent {
                 Ok(Ok(Err(e)) | Err(e)) => classify(e, CallError::Trap),
                 Err(_) => CallError::Deadline(time_left),
             };
-            if !tell(&started, Err(outcome_copy(&outcome))) {
+            if !tell(&started, Err(outcome.clone())) {
                 tracing::warn!(
                     component = &*component,
                     "a result stream was cut before its end: {outcome}"
@@ -120,22 +120,5 @@ fn tell(started: &Started, outcome: Result<(), CallError>) -> bool {
             true
         }
         None => false,
-    }
-}
-
-/// The same failure again, for the caller while the log keeps the first.
-fn outcome_copy(e: &CallError) -> CallError {
-    match e {
-        CallError::Overloaded { limit, waited } => CallError::Overloaded {
-            limit: *limit,
-            waited: *waited,
-        },
-        CallError::Deadline(d) => CallError::Deadline(*d),
-        CallError::Trap(m) => CallError::Trap(m.clone()),
-        CallError::Forwarded { class, message } => CallError::Forwarded {
-            class: *class,
-            message: message.clone(),
-        },
-        other => CallError::Instantiate(other.to_string()),
     }
 }

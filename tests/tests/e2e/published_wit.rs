@@ -18,6 +18,21 @@ fn ok(args: &[&str]) -> String {
     out
 }
 
+/// `witmesh wit decode --wit DIR TARGET --results HEX`, trimmed.
+fn decode_results(dir: &std::path::Path, target: &str, hex: &str) -> String {
+    ok(&[
+        "wit",
+        "decode",
+        "--wit",
+        path(dir),
+        target,
+        "--results",
+        hex,
+    ])
+    .trim()
+    .to_owned()
+}
+
 #[test]
 fn wasi_0_2_6_http_loads_with_its_unstable_items_left_out() {
     let dir = published("wasi-0.2.6-http");
@@ -94,16 +109,7 @@ fn wasi_0_2_6_byte_results_decode() {
     let target = "wasi:random/random@0.2.6.get-random-bytes";
     let encoded = ok(&["wit", "encode", "--wit", path(&dir), target, "1024"]);
     assert_eq!(encoded.trim(), "8008");
-    let decoded = ok(&[
-        "wit",
-        "decode",
-        "--wit",
-        path(&dir),
-        target,
-        "--results",
-        "03 00 ff 7f",
-    ]);
-    assert_eq!(decoded.trim(), "[0, 255, 127]");
+    assert_eq!(decode_results(&dir, target, "03 00 ff 7f"), "[0, 255, 127]");
 }
 
 #[test]
@@ -130,17 +136,5 @@ fn wasi_0_3_0_http_loads_with_async_functions_streams_and_futures() {
         ok(&["wit", "encode", "--wit", path(&dir), target, "16"]).trim(),
         "10"
     );
-    assert_eq!(
-        ok(&[
-            "wit",
-            "decode",
-            "--wit",
-            path(&dir),
-            target,
-            "--results",
-            "0201ff"
-        ])
-        .trim(),
-        "[1, 255]"
-    );
+    assert_eq!(decode_results(&dir, target, "0201ff"), "[1, 255]");
 }
