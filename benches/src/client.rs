@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{ensure, Context as _, Result};
 use witmesh::client::HttpCaller;
 use witmesh_proto::{Func, Value, WitSet};
-use witmesh_tests::every_type_client::witmesh::every_type::echo::echo_bytes;
+use witmesh_tests::every_type_client::witmesh::every_type::echo::{echo_blob, echo_bytes};
+use witmesh_tests::every_type_client::witmesh::every_type::types::Blob;
 use witmesh_tests::greeter_client::local::greeter_demo::greet::greet;
 use witmesh_tests::relay_client::witmesh::relay::relay;
 
@@ -42,6 +43,8 @@ pub enum Call {
     RelayGreet,
     /// The every-type component's `echo-bytes(bytes)`.
     EchoBytes,
+    /// The every-type component's `echo-blob(blob)`: the same bytes inside a record.
+    EchoBlob,
 }
 
 /// One long-lived connection to one path's server.
@@ -129,6 +132,12 @@ impl Client {
             Client::Quic(c, Call::EchoBytes) => {
                 return check_echo(p, echo_bytes(c, (), &p.bytes).await?)
             }
+            Client::Nats(c, Call::EchoBlob) => {
+                return check_blob(p, echo_blob(c, None, &blob(p)).await?)
+            }
+            Client::Quic(c, Call::EchoBlob) => {
+                return check_blob(p, echo_blob(c, (), &blob(p)).await?)
+            }
             Client::Nats(c, Call::RelayGreet) => relay::greet(c, None, name).await?,
             Client::Nats(c, Call::Greet) => greet(c, None, name).await?,
             Client::Quic(c, Call::RelayGreet) => relay::greet(c, (), name).await?,
@@ -172,6 +181,25 @@ impl Client {
         })
         .await
     }
+}
+
+/// The name every `echo-blob` call carries beside its bytes.
+const BLOB_NAME: &str = "payload.bin";
+
+fn blob(p: &Payload) -> Blob {
+    Blob {
+        name: BLOB_NAME.to_owned(),
+        data: p.bytes.clone(),
+    }
+}
+
+fn check_blob(p: &Payload, out: Blob) -> Result<()> {
+    ensure!(
+        out.name == BLOB_NAME,
+        "returned a blob named {:?}",
+        out.name
+    );
+    check_echo(p, out.data)
 }
 
 fn check_echo(p: &Payload, out: bytes::Bytes) -> Result<()> {

@@ -12,7 +12,7 @@ use quinn::{RecvStream, SendStream};
 use wit_bindgen_wrpc::wrpc_transport::{ResourceBorrow, ResourceOwn};
 use witmesh_tests::every_type::exports::witmesh::every_type::echo::Handler;
 use witmesh_tests::every_type::witmesh::every_type::types::{
-    Color, Counter, Everything, Permissions, Point, Shape, TreeNode, WideFlags,
+    Blob, Color, Counter, Everything, Permissions, Point, Shape, TreeNode, WideFlags,
 };
 use witmesh_tests::native::NativeGreeter;
 use wrpc_transport::frame::{Accept, AcceptError};
@@ -191,6 +191,9 @@ impl<Ctx: Send> Handler<Ctx> for NativeEcho {
         Ok(v)
     }
     async fn echo_bytes(&self, _: Ctx, v: Bytes) -> Result<Bytes> {
+        Ok(v)
+    }
+    async fn echo_blob(&self, _: Ctx, v: Blob) -> Result<Blob> {
         Ok(v)
     }
     async fn echo_list(&self, _: Ctx, v: Vec<Point>) -> Result<Vec<Point>> {

@@ -43,6 +43,35 @@ pub struct Options {
     pub concurrency: Vec<usize>,
     /// Transports, in order.
     pub transports: Vec<Transport>,
+    /// What the payload travels as: bare (`echo-bytes`), inside a record (`echo-blob`), or both.
+    pub shapes: Vec<Shape>,
+}
+
+/// How the measured bytes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shape {
+    /// A bare `list<u8>` through `echo-bytes`.
+    Bytes,
+    /// The `list<u8>` inside the `blob` record, through `echo-blob`.
+    Record,
+}
+
+impl Shape {
+    fn call(self) -> Call {
+        match self {
+            Shape::Bytes => Call::EchoBytes,
+            Shape::Record => Call::EchoBlob,
+        }
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Shape::Bytes => "bytes",
+            Shape::Record => "record",
+        })
+    }
 }
 
 /// The two targets' path names over `t`.
@@ -118,32 +147,40 @@ async fn measure(opts: &Options, nats: &NatsServer, sidecar: &Sidecar) -> Result
 
     let mut rows = Vec::new();
     for &transport in &opts.transports {
-        // Connect right before use, one long-lived connection per target.
-        let (native, witmesh) = match transport {
-            Transport::Nats => (
-                Client::nats(&nats.url, NATIVE_PREFIX, Call::EchoBytes).await?,
-                Client::nats(&nats.url, WITMESH_PREFIX, Call::EchoBytes).await?,
-            ),
-            Transport::Quic => (
-                Client::quic(Some(native_quic), native_pem.as_bytes(), Call::EchoBytes).await?,
-                Client::quic(sidecar.ready.quic, &sidecar_pem, Call::EchoBytes).await?,
-            ),
-        };
-        let [n, w] = paths(transport);
-        let clients = [(n, native), (w, witmesh)];
-        for &size in &opts.payloads {
-            for &concurrency in &opts.concurrency {
-                let t = Instant::now();
-                let cell =
-                    measure_cell(&opts.plan, &clients, size, concurrency, &[sidecar.pid()]).await?;
-                eprintln!(
-                    "side-by-side --serve: {transport} {} c{concurrency}: native p50 {:.1} µs, witmesh p50 {:.1} µs ({:.1}s)",
-                    fmt_size(size),
-                    cell.samples[n].percentile_us(50.0),
-                    cell.samples[w].percentile_us(50.0),
-                    t.elapsed().as_secs_f64()
-                );
-                rows.push((transport, cell));
+        for &shape in &opts.shapes {
+            let call = shape.call();
+            // Connect right before use, one long-lived connection per target.
+            let (native, witmesh) = match transport {
+                Transport::Nats => (
+                    Client::nats(&nats.url, NATIVE_PREFIX, call).await?,
+                    Client::nats(&nats.url, WITMESH_PREFIX, call).await?,
+                ),
+                Transport::Quic => (
+                    Client::quic(Some(native_quic), native_pem.as_bytes(), call).await?,
+                    Client::quic(sidecar.ready.quic, &sidecar_pem, call).await?,
+                ),
+            };
+            let [n, w] = paths(transport);
+            let clients = [(n, native), (w, witmesh)];
+            for &size in &opts.payloads {
+                for &concurrency in &opts.concurrency {
+                    let t = Instant::now();
+                    let cell =
+                        measure_cell(&opts.plan, &clients, size, concurrency, &[sidecar.pid()])
+                            .await?;
+                    eprintln!(
+                        "side-by-side --serve: {transport} {shape} {} c{concurrency}: native p50 {:.1} µs, witmesh p50 {:.1} µs ({:.1}s)",
+                        fmt_size(size),
+                        cell.samples[n].percentile_us(50.0),
+                        cell.samples[w].percentile_us(50.0),
+                        t.elapsed().as_secs_f64()
+                    );
+                    rows.push(Row {
+                        transport,
+                        shape,
+                        cell,
+                    });
+                }
             }
         }
     }
@@ -164,6 +201,7 @@ async fn measure(opts: &Options, nats: &NatsServer, sidecar: &Sidecar) -> Result
     println!();
     print_table(&rows);
     println!();
+    print_record_cost(&rows);
     println!(
         "sidecar resident memory (VmRSS) after start-up: {}",
         mib(startup_rss)
@@ -189,13 +227,25 @@ fn verdict(pass: bool) -> &'static str {
     }
 }
 
-fn print_table(rows: &[(Transport, Cell)]) {
+/// One measured cell of one transport and shape.
+struct Row {
+    transport: Transport,
+    shape: Shape,
+    cell: Cell,
+}
+
+fn print_table(rows: &[Row]) {
     println!(
-        "| transport | payload | concurrency | native p50 µs | witmesh p50 µs | overhead p50 µs \
+        "| transport | shape | payload | concurrency | native p50 µs | witmesh p50 µs | overhead p50 µs \
          | native p99 µs | witmesh p99 µs | native calls/s | witmesh calls/s | throughput ratio |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (transport, c) in rows {
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for Row {
+        transport,
+        shape,
+        cell: c,
+    } in rows
+    {
         let [n, w] = paths(*transport);
         let (native, witmesh) = (&c.samples[n], &c.samples[w]);
         let (n50, w50) = (native.percentile_us(50.0), witmesh.percentile_us(50.0));
@@ -209,11 +259,48 @@ fn print_table(rows: &[(Transport, Cell)]) {
             format!("{ratio:.2}x")
         };
         println!(
-            "| {transport} | {} | {} | {n50:.1} | {w50:.1} | {overhead:+.1} {} | {n99:.1} | {w99:.1} \
+            "| {transport} | {shape} | {} | {} | {n50:.1} | {w50:.1} | {overhead:+.1} {} | {n99:.1} | {w99:.1} \
              | {ntp:.0} | {wtp:.0} | {ratio_cell} |",
             fmt_size(c.payload),
             c.concurrency,
             verdict(overhead <= P50_OVERHEAD_TARGET_US),
+        );
+    }
+}
+
+/// The issue's record target: witmesh's calls/s with the bytes inside a record at least this
+/// fraction of its calls/s with the bare list (a record call within 1.2x of the bare one).
+const RECORD_RATIO_TARGET: f64 = 1.0 / 1.2;
+
+/// For every cell measured in both shapes: witmesh's record throughput against its bare-list
+/// throughput (and native's, for scale).
+fn print_record_cost(rows: &[Row]) {
+    let mut printed = false;
+    for bare in rows.iter().filter(|r| r.shape == Shape::Bytes) {
+        let Some(record) = rows.iter().find(|r| {
+            r.shape == Shape::Record
+                && r.transport == bare.transport
+                && r.cell.payload == bare.cell.payload
+                && r.cell.concurrency == bare.cell.concurrency
+        }) else {
+            continue;
+        };
+        if !printed {
+            println!("record vs bare list (calls/s of echo-blob over echo-bytes, target for witmesh ≥ {RECORD_RATIO_TARGET:.2}):");
+            printed = true;
+        }
+        let [n, w] = paths(bare.transport);
+        let ratio = |path: &str| {
+            record.cell.samples[path].calls_per_sec() / bare.cell.samples[path].calls_per_sec()
+        };
+        let wr = ratio(w);
+        println!(
+            "  {} {} c{}: witmesh {wr:.2} {}, native {:.2}",
+            bare.transport,
+            fmt_size(bare.cell.payload),
+            bare.cell.concurrency,
+            verdict(wr >= RECORD_RATIO_TARGET),
+            ratio(n)
         );
     }
 }

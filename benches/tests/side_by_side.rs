@@ -77,19 +77,25 @@ fn the_quick_serve_run_measures_both_targets_over_both_transports() {
         "side-by-side --serve --quick failed:\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    // 2 transports x 2 payloads x 2 concurrency levels, each row with both targets measured.
+    // 2 transports x 2 shapes (bare, record) x 2 payloads x 2 concurrency levels, each row
+    // with both targets measured.
     let rows: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with("| nats |") || l.starts_with("| quic |"))
         .collect();
-    assert_eq!(rows.len(), 8, "{stdout}");
+    assert_eq!(rows.len(), 16, "{stdout}");
+    assert_eq!(rows.iter().filter(|r| r.contains("| record |")).count(), 8);
     for row in rows {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         // native and witmesh p50, both positive.
-        for i in [4, 5] {
+        for i in [5, 6] {
             assert!(cells[i].parse::<f64>().unwrap() > 0.0, "{row}");
         }
     }
+    assert!(
+        stdout.contains("record vs bare list") && stdout.contains("nats 1 KiB c4: witmesh"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("sidecar peak resident memory (VmHWM)"),
         "{stdout}"

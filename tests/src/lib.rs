@@ -286,6 +286,7 @@ pub const EVERY_TYPE_VALUES: &[(&str, &str)] = &[
     ("echo-char", "'ü'"),
     ("echo-string", "\"hello, \\\"wit\\\" ✓\""),
     ("echo-bytes", "[0, 1, 255]"),
+    ("echo-blob", "{name: \"b\", data: [0, 128, 255]}"),
     ("echo-list", "[{x: 1, y: 2}, {x: -3, y: 4}]"),
     ("echo-record", "{x: 7, y: -7}"),
     ("echo-tuple", "(1, \"two\", 3.5)"),

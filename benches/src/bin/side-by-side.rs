@@ -41,7 +41,7 @@ use witmesh_benches::client::{Call, Client, Transport};
 use witmesh_benches::measure::{cpu_time, locate_witmesh, measure_cell, memory_kib, Cell, Plan};
 use witmesh_benches::native::{greeter_quic, raw_servers};
 use witmesh_benches::payload::{fmt_size, A_PREFIX, B_PREFIX, NATIVE_PREFIX, UPSTREAM_PREFIX};
-use witmesh_benches::serve;
+use witmesh_benches::serve::{self, Shape};
 use witmesh_benches::sidecar::{greeter_server, upstream_host, Mesh};
 use witmesh_tests::harness::NatsServer;
 
@@ -74,6 +74,9 @@ struct Args {
     /// table and writes no files.
     #[arg(long)]
     serve: bool,
+    /// What --serve sends the bytes as: bare (`echo-bytes`), in a record (`echo-blob`) [default: both].
+    #[arg(long, value_delimiter = ',', default_values_t = [Shape::Bytes, Shape::Record])]
+    shapes: Vec<Shape>,
     /// The transports --serve measures, in order.
     #[arg(long, value_delimiter = ',', default_values_t = [Transport::Nats, Transport::Quic])]
     transports: Vec<Transport>,
@@ -183,6 +186,7 @@ fn main() -> Result<()> {
             payloads: settings.payloads,
             concurrency: settings.concurrency,
             transports: args.transports,
+            shapes: args.shapes,
         });
     }
     let bin = locate_witmesh()?;

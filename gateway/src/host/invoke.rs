@@ -22,6 +22,7 @@ use super::async_imports;
 use super::convert::{from_vals, to_vals, ConvertError, Handles, NoHandles};
 use super::resident::{ExportTable, Resident};
 use super::state::CallState;
+use super::typed::TypedCall;
 use super::{wasi, Export, LoadedComponent};
 use crate::call::{ByteStream, Class, ForwardError};
 
@@ -95,8 +96,7 @@ impl Warm {
         handles: &mut (dyn Handles + Send),
     ) -> Result<Vec<Value>, CallError> {
         let func = &export.func;
-        self.store.set_epoch_deadline(1);
-        self.store.data_mut().deadline = Some(deadline.into_std());
+        self.arm(deadline);
         let f = self
             .instance
             .get_func(&mut self.store, export.index)
@@ -106,6 +106,24 @@ impl Warm {
             .await
             .map_err(|e| classify(e, CallError::Trap))?;
         Ok(from_vals(&func.results, &results, handles)?)
+    }
+
+    /// Calls `export` through its typed signature with the codec's `params` by `deadline`.
+    async fn invoke_typed(
+        &mut self,
+        export: &Export,
+        typed: TypedCall,
+        params: &[Value],
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CallError> {
+        self.arm(deadline);
+        typed(self, export, params).await
+    }
+
+    /// Makes the next call in this instance stop at the next epoch tick past `deadline`.
+    fn arm(&mut self, deadline: Deadline) {
+        self.store.set_epoch_deadline(1);
+        self.store.data_mut().deadline = Some(deadline.into_std());
     }
 }
 
@@ -159,7 +177,8 @@ impl LoadedComponent {
     ) -> Result<Vec<Value>, CallError> {
         let func = &export.func;
         let streamed = input.is_some();
-        let mut args = if streamed {
+        let typed = export.typed.filter(|_| !streamed);
+        let mut args = if streamed || typed.is_some() {
             Vec::new()
         } else {
             to_vals(&func.params, params, &mut NoHandles)?
@@ -176,7 +195,10 @@ impl LoadedComponent {
                 .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
             args.push(stream);
         }
-        let values = warm.invoke(export, &args, deadline, &mut NoHandles).await?;
+        let values = match typed {
+            Some(typed) => warm.invoke_typed(export, typed, params, deadline).await?,
+            None => warm.invoke(export, &args, deadline, &mut NoHandles).await?,
+        };
         if reuse {
             self.put_idle(warm);
         }

@@ -22,6 +22,7 @@ mod resident;
 mod result_stream;
 mod state;
 mod stdio;
+mod typed;
 mod usage;
 mod wasi;
 
@@ -151,6 +152,9 @@ pub struct Export {
     /// Whether its parameters or results hold resource handles: it runs in the resident
     /// instance that keeps the resources.
     handles: bool,
+    /// The typed call for a signature that carries `list<u8>` and that [`typed`] names; the
+    /// others are called with dynamic values.
+    typed: Option<typed::TypedCall>,
 }
 
 impl Export {
@@ -162,10 +166,12 @@ impl Export {
                 .iter()
                 .chain(func.results.iter())
                 .any(witmesh_proto::Ty::has_handles);
+        let typed = typed::pick(&func);
         Export {
             func,
             index,
             handles,
+            typed,
         }
     }
 }

@@ -8,7 +8,7 @@ wit_bindgen::generate!({
 });
 
 use exports::witmesh::every_type::echo::{
-    Color, Counter, CounterBorrow, Everything, Guest as Echo, Permissions, Point, Shape, TreeNode,
+    Blob, Color, Counter, CounterBorrow, Everything, Guest as Echo, Permissions, Point, Shape, TreeNode,
     WideFlags,
 };
 use exports::witmesh::every_type::types::{Guest as Types, GuestCounter};
@@ -75,6 +75,9 @@ impl Echo for EveryType {
         v
     }
     fn echo_bytes(v: Vec<u8>) -> Vec<u8> {
+        v
+    }
+    fn echo_blob(v: Blob) -> Blob {
         v
     }
     fn echo_list(v: Vec<Point>) -> Vec<Point> {
