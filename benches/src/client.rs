@@ -13,7 +13,7 @@ use witmesh_tests::every_type_client::witmesh::every_type::types::Blob;
 use witmesh_tests::greeter_client::local::greeter_demo::greet::greet;
 use witmesh_tests::relay_client::witmesh::relay::relay;
 
-use crate::measure::{self, quic_connect};
+use crate::drive;
 use crate::payload::{Payload, GREET, RAW_SUBJECT};
 
 /// A wRPC transport.
@@ -164,7 +164,7 @@ impl Client {
         Ok(())
     }
 
-    /// `calls` calls with `p` over `concurrency` workers (see [`measure::batch`]): every
+    /// `calls` calls with `p` over `concurrency` workers (see [`drive::batch`]): every
     /// latency, nanoseconds, and the wall time.
     pub async fn batch(
         &self,
@@ -175,7 +175,7 @@ impl Client {
         what: &str,
     ) -> Result<(Vec<u64>, Duration)> {
         let (client, p) = (self.clone(), Arc::new(p.clone()));
-        measure::batch(concurrency, calls, timeout, what, move || {
+        drive::batch(concurrency, calls, timeout, what, move || {
             let (client, p) = (client.clone(), p.clone());
             async move { client.call(&p).await }
         })
@@ -210,4 +210,19 @@ fn check_echo(p: &Payload, out: bytes::Bytes) -> Result<()> {
         p.bytes.len()
     );
     Ok(())
+}
+
+/// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
+pub async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
+    let mut config = witmesh::transport::tls::client_config(pem)?;
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(Duration::from_secs(2)));
+    config.transport_config(Arc::new(transport));
+    let mut ep = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .context("QUIC client endpoint")?;
+    ep.set_default_client_config(config);
+    ep.connect(addr, "localhost")
+        .context("QUIC connect")?
+        .await
+        .with_context(|| format!("QUIC handshake with {addr}"))
 }

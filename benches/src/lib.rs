@@ -4,7 +4,7 @@
 //! The harness starts its servers with [`sidecar`] (the witmesh sidecars, the examples'
 //! native `greeter-server`, upstream's host) and [`native`] (native `wit-bindgen-wrpc` servers
 //! and the transports' raw echo servers, in process), calls them with [`client`] using the
-//! payloads and names of [`payload`], and measures with [`measure`]; [`serve`] is its
+//! payloads and names of [`payload`], drives batches of them with [`drive`] and measures with [`measure`]; [`serve`] is its
 //! `--serve` mode, the serving comparison of the every-type component.
 //!
 //! The codec bench (`benches/codec.rs`) compares witmesh-proto with the code `wit-bindgen-wrpc`
@@ -13,6 +13,7 @@
 //! reads back.
 
 pub mod client;
+pub mod drive;
 pub mod measure;
 pub mod native;
 pub mod payload;

@@ -2,31 +2,13 @@
 //! CPU time of a server process.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Context as _, Result};
 
 use crate::client::Client;
 use crate::payload::{fmt_size, Payload};
-
-/// A QUIC connection trusting `pem`, server name `localhost`, kept alive between cells.
-pub async fn quic_connect(addr: SocketAddr, pem: &[u8]) -> Result<quinn::Connection> {
-    let mut config = witmesh::transport::tls::client_config(pem)?;
-    let mut transport = quinn::TransportConfig::default();
-    transport.keep_alive_interval(Some(Duration::from_secs(2)));
-    config.transport_config(Arc::new(transport));
-    let mut ep = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .context("QUIC client endpoint")?;
-    ep.set_default_client_config(config);
-    ep.connect(addr, "localhost")
-        .context("QUIC connect")?
-        .await
-        .with_context(|| format!("QUIC handshake with {addr}"))
-}
 
 /// What one target produced in one cell: every call's latency and the wall time of the
 /// measured batches.
@@ -123,50 +105,6 @@ pub fn locate_witmesh() -> Result<PathBuf> {
     // Edition 2021, before any other thread exists: the runtime starts afterwards.
     std::env::set_var("WITMESH_BIN", &bin);
     Ok(bin)
-}
-
-/// `calls` calls of `call` spread over `concurrency` workers, each with one call in flight;
-/// returns every latency (nanoseconds) and the wall time. `call` checks its own answer; any
-/// error, or a call slower than `timeout`, fails the batch with `what` and the call's place.
-pub async fn batch<F, Fut>(
-    concurrency: usize,
-    calls: usize,
-    timeout: Duration,
-    what: &str,
-    call: F,
-) -> Result<(Vec<u64>, Duration)>
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<()>> + Send,
-{
-    let start = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..concurrency {
-        let n = calls / concurrency + usize::from(w < calls % concurrency);
-        if n == 0 {
-            continue;
-        }
-        let (call, what) = (call.clone(), what.to_owned());
-        workers.spawn(async move {
-            let mut lat = Vec::with_capacity(n);
-            for i in 0..n {
-                let t = Instant::now();
-                tokio::time::timeout(timeout, call())
-                    .await
-                    .with_context(|| {
-                        format!("{what}: worker {w} call {i} timed out after {timeout:?}")
-                    })?
-                    .with_context(|| format!("{what}: worker {w} call {i} failed"))?;
-                lat.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
-            }
-            anyhow::Ok(lat)
-        });
-    }
-    let mut all = Vec::with_capacity(calls);
-    while let Some(res) = workers.join_next().await {
-        all.extend(res.context("worker panicked")??);
-    }
-    Ok((all, start.elapsed()))
 }
 
 /// How many calls a cell makes on each path, and how long one call may take.

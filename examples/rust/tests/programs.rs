@@ -1,7 +1,7 @@
 //! The example programs on their own: the native client calls the native server over a
 //! nats-server of the test's own, and each says clearly when NATS cannot be reached. (Being an
 //! integration test of this package also makes cargo build both binaries, which
-//! `tests/tests/examples.rs` runs beside sidecars.)
+//! `tests/tests/e2e/examples.rs` runs beside sidecars.)
 
 #![allow(clippy::unwrap_used)]
 

@@ -8,6 +8,8 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 
+use crate::call::deadline::by_for;
+
 /// The largest answer read from an admin listener.
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
@@ -66,13 +68,13 @@ pub async fn request(
     body: Bytes,
     timeout: Duration,
 ) -> Result<(u16, Bytes), AdminClientError> {
-    match tokio::time::timeout(timeout, fetch(addr, method, path, body)).await {
-        Ok(r) => r,
-        Err(_) => Err(AdminClientError::Timeout {
+    by_for(timeout, fetch(addr, method, path, body), |timeout| {
+        AdminClientError::Timeout {
             addr: addr.to_owned(),
             timeout,
-        }),
-    }
+        }
+    })
+    .await
 }
 
 async fn fetch(

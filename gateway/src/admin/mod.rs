@@ -24,8 +24,9 @@ use hyper::{Method, StatusCode};
 
 use crate::api::catalog::{Catalog, Entry};
 use crate::api::NodeInfo;
+use crate::call::FailureKind;
 use crate::http::gateway::Gateway;
-use crate::http::response::{json, problem, text, Answer};
+use crate::http::response::{json, problem, text, Answer, Problem};
 use crate::http::server::{Handler, HttpServer, ListenError};
 
 /// A bound admin listener.
@@ -66,8 +67,7 @@ impl AdminListener {
                     return match catalog.wit_files(&instance).await {
                         Some(files) => json(StatusCode::OK, &files),
                         None => problem(
-                            StatusCode::NOT_FOUND,
-                            "unknown",
+                            Problem::Call(FailureKind::Unknown),
                             &format!("no WIT for `{instance}`: nothing reachable serves it"),
                         ),
                     };
@@ -95,8 +95,7 @@ impl AdminListener {
 fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
     if method != Method::GET && method != Method::HEAD {
         return problem(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method",
+            Problem::Method,
             &format!("`{method}` is not allowed on the admin listener; use GET"),
         );
     }
@@ -119,7 +118,7 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
                 r.providers
                     .iter()
                     .filter(|p| p.source != "local")
-                    .map(|p| (r.instance.as_str(), p.node.as_str(), p.breaker.as_str()))
+                    .map(|p| (r.instance.as_str(), p.node.as_str(), p.breaker))
             }));
             for c in info.components() {
                 let (live, idle, memory) = c.usage();
@@ -136,8 +135,7 @@ fn respond(info: &NodeInfo, method: &Method, path: &str) -> Answer {
         "/v1/peers" => json(StatusCode::OK, &info.peers()),
         "/v1/routes" => json(StatusCode::OK, &info.routes()),
         _ => problem(
-            StatusCode::NOT_FOUND,
-            "not-found",
+            Problem::NotFound,
             &format!(
                 "no admin endpoint `{}`; try /healthz, /readyz, /metrics, /v1/status, /v1/config, /v1/peers, /v1/routes or /v1/catalog",
                 path.chars().take(128).collect::<String>()

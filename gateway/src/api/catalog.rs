@@ -11,6 +11,7 @@ use serde::Serialize;
 use witmesh_proto::{Func, WitSet};
 
 use super::NodeInfo;
+use crate::call::Class;
 use crate::route::Router;
 use witmesh_proto::wit::version;
 
@@ -48,6 +49,19 @@ pub enum LookupError {
         /// Why.
         reason: String,
     },
+}
+
+impl LookupError {
+    /// The failure's class, as a call that found no types would fail.
+    pub fn class(&self) -> Class {
+        match self {
+            LookupError::UnknownInstance(_) | LookupError::UnknownFunction { .. } => {
+                Class::UnknownFunction
+            }
+            LookupError::Unavailable(_) => Class::NoProvider,
+            LookupError::BadWit { .. } => Class::Internal,
+        }
+    }
 }
 
 /// One instance of the mesh: who serves it and its functions.

@@ -1,5 +1,5 @@
 //! The one deadline race: an attempt either finishes by its deadline or fails as
-//! [`AttemptError::Deadline`], naming the time it had.
+//! [`AttemptError::Deadline`] (or the caller's own error, [`by`]), naming the time it had.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -15,8 +15,10 @@ pub async fn within<T, E>(
     attempt: impl Future<Output = Result<T, E>>,
     late: impl FnOnce(AttemptError) -> E,
 ) -> Result<T, E> {
-    let had = deadline.saturating_duration_since(Instant::now());
-    race(tokio::time::timeout_at(deadline.into(), attempt), had, late).await
+    by(deadline, attempt, |after| {
+        late(AttemptError::Deadline { after })
+    })
+    .await
 }
 
 /// [`within`] for a `timeout` from now, which the deadline failure names as it was given.
@@ -25,17 +27,41 @@ pub async fn within_for<T, E>(
     attempt: impl Future<Output = Result<T, E>>,
     late: impl FnOnce(AttemptError) -> E,
 ) -> Result<T, E> {
+    by_for(timeout, attempt, |after| {
+        late(AttemptError::Deadline { after })
+    })
+    .await
+}
+
+/// The race itself, for errors that are not attempts' (a component's call, a parameter
+/// read): `attempt` until `deadline` (std or tokio time), else `late` of the time it had.
+pub async fn by<T, E>(
+    deadline: impl Into<tokio::time::Instant>,
+    attempt: impl Future<Output = Result<T, E>>,
+    late: impl FnOnce(Duration) -> E,
+) -> Result<T, E> {
+    let deadline = deadline.into();
+    let had = deadline.saturating_duration_since(tokio::time::Instant::now());
+    race(tokio::time::timeout_at(deadline, attempt), had, late).await
+}
+
+/// [`by`] for a `timeout` from now.
+pub async fn by_for<T, E>(
+    timeout: Duration,
+    attempt: impl Future<Output = Result<T, E>>,
+    late: impl FnOnce(Duration) -> E,
+) -> Result<T, E> {
     race(tokio::time::timeout(timeout, attempt), timeout, late).await
 }
 
 async fn race<T, E>(
     timed: impl Future<Output = Result<Result<T, E>, Elapsed>>,
     had: Duration,
-    late: impl FnOnce(AttemptError) -> E,
+    late: impl FnOnce(Duration) -> E,
 ) -> Result<T, E> {
     match timed.await {
         Ok(r) => r,
-        Err(_) => Err(late(AttemptError::Deadline { after: had })),
+        Err(_) => Err(late(had)),
     }
 }
 

@@ -191,13 +191,10 @@ impl CallFailure {
     /// A failed attempt at one server.
     pub fn from_attempt(target: &str, e: &AttemptError) -> Self {
         let class = e.class();
-        let kind = match e {
+        let kind = FailureKind::of_class(class);
+        let message = match e {
             // Nothing answered at all: for a plain wRPC server this is also what an unknown
             // function looks like, since nothing subscribes to its subject.
-            AttemptError::NotSent { .. } => FailureKind::Unavailable,
-            _ => FailureKind::of_class(class),
-        };
-        let message = match e {
             AttemptError::NotSent { .. } => format!(
                 "{target}: {e} (is a server running there, and does it serve this function?)"
             ),

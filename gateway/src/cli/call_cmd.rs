@@ -13,6 +13,7 @@ use witmesh_proto::wit::reflect;
 use witmesh_proto::{Func, Value, WitSet};
 
 use super::Failure;
+use crate::call::deadline::by_for;
 use crate::call::stream::{is_byte_stream, streams_bytes, ByteStream, StreamAnswer};
 use crate::client::{CallFailure, Caller, FailureKind};
 use witmesh_proto::value::StreamValue;
@@ -132,14 +133,14 @@ impl Connect {
                 return Err(not_a_sidecar)
             }
             Err(not_a_sidecar) => {
-                return tokio::time::timeout(
-                    self.timeout.0,
-                    reflect_alone(caller, target, self.timeout.0),
-                )
-                .await
-                .ok()
-                .flatten()
-                .ok_or(not_a_sidecar)
+                let alone = async {
+                    reflect_alone(caller, target, self.timeout.0)
+                        .await
+                        .ok_or(())
+                };
+                return by_for(self.timeout.0, alone, |_| ())
+                    .await
+                    .map_err(|()| not_a_sidecar);
             }
         };
         let instance = pick_instance(&instances, target, "the server")?;
@@ -483,7 +484,7 @@ async fn call_via(admin: &str, args: &CallArgs) -> Result<(), Failure> {
                 || String::from_utf8_lossy(&answer).into_owned(),
                 str::to_owned,
             ),
-            status: kind.map_or(1, FailureKind::exit_status),
+            status: kind.map_or(super::EXIT_FAILURE, FailureKind::exit_status),
         });
     }
     let mut results = Vec::new();

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// Exit status for a command that failed for any reason other than bad configuration.
-const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_FAILURE: u8 = 1;
 
 /// A sidecar and gateway that carries WIT interfaces across hosts over wRPC.
 #[derive(Debug, Parser)]

@@ -13,6 +13,7 @@ use witmesh_proto::text::json;
 use witmesh_proto::{Func, Value};
 
 use super::{CallFailure, FailureKind};
+use crate::call::deadline::by_for;
 
 /// Most idle connections kept for reuse.
 const MAX_IDLE: usize = 256; // one per concurrent caller is plenty
@@ -114,13 +115,12 @@ impl HttpCaller {
             }
             Ok::<_, CallFailure>((status, body))
         };
-        let (status, body) = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| CallFailure {
-                kind: FailureKind::Deadline,
-                class: None,
-                message: format!("{target}: no answer from the gateway within {timeout:?}"),
-            })??;
+        let (status, body) = by_for(timeout, exchange, |had| CallFailure {
+            kind: FailureKind::Deadline,
+            class: None,
+            message: format!("{target}: no answer from the gateway within {had:?}"),
+        })
+        .await?;
         let doc: Json = serde_json::from_slice(&body).map_err(|e| CallFailure {
             kind: FailureKind::Remote,
             class: None,

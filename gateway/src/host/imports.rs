@@ -2,6 +2,7 @@
 
 use wasmtime::component::Component;
 use wasmtime::Engine;
+use witmesh_proto::wit::version;
 
 use super::lattice::LATTICE_INSTANCE;
 use super::logging::LOGGING_INSTANCE;
@@ -17,6 +18,12 @@ const WASI_P2_PACKAGES: &[&str] = &[
     "http",
 ];
 
+/// The WASI 0.2 release wasmtime-wasi links; imports of any 0.2.x are served by it.
+const WASI_P2_VERSION: &str = "0.2.0";
+
+/// The WASI 0.3 release wasmtime-wasi links.
+const WASI_P3_VERSION: &str = "0.3.0";
+
 /// WASI 0.3 packages wasmtime-wasi provides, to components built for the async ABI (WASI 0.3
 /// imports are async functions, which need an engine with concurrency support).
 const WASI_P3_PACKAGES: &[&str] = &["clocks", "random", "cli", "filesystem", "sockets"];
@@ -27,18 +34,17 @@ fn provided(name: &str, p3: bool) -> bool {
     if name == LOGGING_INSTANCE || name == LATTICE_INSTANCE {
         return true;
     }
-    let Some(rest) = name.strip_prefix("wasi:") else {
+    let (unversioned, Some(version)) = version::split(name) else {
         return false;
     };
-    let Some((package, tail)) = rest.split_once('/') else {
+    let Some((package, _)) = unversioned
+        .strip_prefix("wasi:")
+        .and_then(|rest| rest.split_once('/'))
+    else {
         return false;
     };
-    let version = tail.split_once('@').map(|(_, v)| v);
-    let Some(version) = version else {
-        return false;
-    };
-    (WASI_P2_PACKAGES.contains(&package) && version.starts_with("0.2."))
-        || (p3 && WASI_P3_PACKAGES.contains(&package) && version == "0.3.0")
+    (WASI_P2_PACKAGES.contains(&package) && version::same_line(version, WASI_P2_VERSION))
+        || (p3 && WASI_P3_PACKAGES.contains(&package) && version == WASI_P3_VERSION)
 }
 
 /// Every import of `component` that this host cannot satisfy, by name; with `p3`, WASI 0.3 is

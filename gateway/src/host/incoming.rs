@@ -11,6 +11,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView as _;
 
 use super::{CallError, LoadedComponent};
+use crate::call::deadline::by_for;
 
 impl LoadedComponent {
     /// Whether the component exports `wasi:http/incoming-handler` and can serve HTTP.
@@ -64,21 +65,23 @@ impl LoadedComponent {
                     .call_handle(&mut store, request, out)
                     .await
             };
-            match tokio::time::timeout(timeout.max(Duration::from_secs(1)) * 4, run).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(format!("{e:#}")),
-                Err(_) => Err(format!("the handler ran past {:?}", timeout * 4)),
-            }
+            let run = async { run.await.map_err(|e| format!("{e:#}")) };
+            let body_time = timeout.max(Duration::from_secs(1)) * 4;
+            by_for(body_time, run, |had| {
+                format!("the handler ran past {had:?}")
+            })
+            .await
         });
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Ok(response))) => Ok(response),
-            Ok(Ok(Err(code))) => {
+        let head = async { rx.await.map_err(|_| NoHead::Dropped) };
+        match by_for(timeout, head, |_| NoHead::Late).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => {
                 task.abort();
                 Err(CallError::Trap(format!(
                     "the component answered with the error {code:?}"
                 )))
             }
-            Ok(Err(_)) => {
+            Err(NoHead::Dropped) => {
                 let why = match task.await {
                     Ok(Ok(())) => "it returned without setting a response".to_owned(),
                     Ok(Err(e)) => e,
@@ -87,11 +90,19 @@ impl LoadedComponent {
                 tracing::warn!(component = &*name, "wasi:http handler failed: {why}");
                 Err(CallError::Trap(why))
             }
-            Err(_) => {
+            Err(NoHead::Late) => {
                 // No response head in time: the component stops here, freeing its slot.
                 task.abort();
                 Err(CallError::Deadline(timeout))
             }
         }
     }
+}
+
+/// Why a wasi:http call has no response head.
+enum NoHead {
+    /// The component dropped the response without setting it.
+    Dropped,
+    /// The head did not come within the call's time.
+    Late,
 }

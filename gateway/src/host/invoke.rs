@@ -24,6 +24,7 @@ use super::resident::{ExportTable, Resident};
 use super::state::CallState;
 use super::typed::TypedCall;
 use super::{wasi, Export, LoadedComponent};
+use crate::call::deadline::by;
 use crate::call::{ByteStream, Class, ForwardError};
 
 /// Why a call failed. Each ends that call only.
@@ -162,10 +163,7 @@ impl LoadedComponent {
         // Wasm yields to the runtime every epoch tick, so this timeout fires even for a call
         // that never leaves wasm; dropping the future drops the store and instance with it.
         let run = self.run(export, params, input, deadline);
-        match tokio::time::timeout_at(deadline, run).await {
-            Ok(result) => result,
-            Err(_) => Err(CallError::Deadline(time_left)),
-        }
+        by(deadline, run, |_| CallError::Deadline(time_left)).await
     }
 
     async fn run(
@@ -217,40 +215,40 @@ impl LoadedComponent {
         start: Instant,
     ) -> Result<Vec<Value>, CallError> {
         let time_left = deadline.saturating_duration_since(Deadline::now());
-        let mut slot = tokio::time::timeout_at(deadline, resident.lock())
-            .await
-            .map_err(|_| CallError::Overloaded {
-                limit: 1,
-                waited: start.elapsed(),
-            })?;
+        let lock = async { Ok(resident.lock().await) };
+        let mut slot = by(deadline, lock, |_| CallError::Overloaded {
+            limit: 1,
+            waited: start.elapsed(),
+        })
+        .await?;
         let current = match slot.take() {
             Some(r) => r,
             None => Resident {
-                warm: tokio::time::timeout_at(deadline, self.instantiate())
-                    .await
-                    .map_err(|_| CallError::Deadline(time_left))??,
+                warm: by(deadline, self.instantiate(), |_| {
+                    CallError::Deadline(time_left)
+                })
+                .await?,
                 table: ExportTable::new(self.name.clone()),
             },
         };
         let run = self.run_resident(current, export, params, deadline);
-        match tokio::time::timeout_at(deadline, run).await {
-            Ok(Ok((values, kept))) => {
+        match by(deadline, run, |_| (CallError::Deadline(time_left), None)).await {
+            Ok((values, kept)) => {
                 *slot = Some(kept);
                 Ok(values)
             }
             // Parameters the instance never saw (a handle it did not issue): it is intact.
-            Ok(Err((e, Some(kept)))) => {
+            Err((e, Some(kept))) => {
                 *slot = Some(kept);
                 Err(e)
             }
-            Ok(Err((e, None))) => {
+            Err((e, None)) => {
                 tracing::warn!(
                     component = &*self.name,
                     "a failed call discarded the instance keeping the resources: {e}"
                 );
                 Err(e)
             }
-            Err(_) => Err(CallError::Deadline(time_left)),
         }
     }
 
@@ -312,14 +310,18 @@ impl LoadedComponent {
         deadline: Deadline,
     ) -> Result<tokio::sync::OwnedSemaphorePermit, CallError> {
         let start = Deadline::now();
-        tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .ok_or(CallError::Overloaded {
-                limit: self.policy.max_concurrency,
-                waited: start.elapsed(),
-            })
+        let overloaded = || CallError::Overloaded {
+            limit: self.policy.max_concurrency,
+            waited: start.elapsed(),
+        };
+        let acquire = async {
+            self.slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| overloaded())
+        };
+        by(deadline, acquire, |_| overloaded()).await
     }
 
     pub(super) async fn instantiate(&self) -> Result<Warm, CallError> {

@@ -17,6 +17,7 @@ use super::async_imports::{self, GuestBytes, QUEUED_CHUNKS};
 use super::convert::{to_vals, NoHandles};
 use super::invoke::{classify, CallError};
 use super::{Export, LoadedComponent};
+use crate::call::deadline::by;
 use crate::call::ByteStream;
 
 /// Who hears how the call went before its stream started: the caller, once.
@@ -41,9 +42,10 @@ impl LoadedComponent {
         } else {
             to_vals(&func.params, params, &mut NoHandles)?
         };
-        let mut warm = tokio::time::timeout_at(deadline, self.instantiate())
-            .await
-            .map_err(|_| CallError::Deadline(time_left))??;
+        let mut warm = by(deadline, self.instantiate(), |_| {
+            CallError::Deadline(time_left)
+        })
+        .await?;
         if let Some(input) = input {
             let stream = async_imports::stream_for(&mut warm.store, input, &func)
                 .map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
@@ -83,10 +85,14 @@ impl LoadedComponent {
                 let _ = ended_rx.await;
                 Ok(())
             });
-            let outcome = match tokio::time::timeout_at(deadline, run).await {
-                Ok(Ok(Ok(()))) => return,
-                Ok(Ok(Err(e)) | Err(e)) => classify(e, CallError::Trap),
-                Err(_) => CallError::Deadline(time_left),
+            let run = async {
+                run.await
+                    .and_then(|r| r)
+                    .map_err(|e| classify(e, CallError::Trap))
+            };
+            let outcome = match by(deadline, run, |_| CallError::Deadline(time_left)).await {
+                Ok(()) => return,
+                Err(e) => e,
             };
             if !tell(&started, Err(outcome.clone())) {
                 tracing::warn!(

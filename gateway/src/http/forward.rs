@@ -8,7 +8,7 @@ use hyper::header::{HeaderName, CONNECTION, HOST};
 use hyper::{HeaderMap, Request, StatusCode};
 use wrpc_transport::Invoke;
 
-use super::response::{http_status, problem, Answer, BodyError};
+use super::response::{problem, Answer, BodyError, Problem};
 use crate::call::deadline::attempt_within;
 use crate::call::{AttemptError, Class, RemoteFailure};
 use crate::client::{CallFailure, FailureKind};
@@ -193,9 +193,9 @@ fn attempt_error(e: &anyhow::Error) -> AttemptError {
 }
 
 fn refuse(f: &CallFailure) -> Answer {
-    let status = http_status(f.kind);
-    tracing::warn!(status = status.as_u16(), "{}", f.message);
-    problem(status, f.kind.as_str(), &f.message)
+    let kind = Problem::Call(f.kind);
+    tracing::warn!(status = kind.status().as_u16(), "{}", f.message);
+    problem(kind, &f.message)
 }
 
 fn finish(router: &Router, opened: Opened, target: &str, outcome: Outcome) -> Answer {
@@ -206,12 +206,13 @@ fn finish(router: &Router, opened: Opened, target: &str, outcome: Outcome) -> An
             a
         }
         Outcome::Refused(code) => {
-            let (class, kind) = match code {
-                ErrorCode::HttpResponseTimeout => (Class::Deadline, FailureKind::Deadline),
-                ErrorCode::ConnectionLimitReached => (Class::Overloaded, FailureKind::Unavailable),
-                ErrorCode::HttpProtocolError => (Class::BadParams, FailureKind::BadValue),
-                _ => (Class::Trap, FailureKind::Remote),
+            let class = match code {
+                ErrorCode::HttpResponseTimeout => Class::Deadline,
+                ErrorCode::ConnectionLimitReached => Class::Overloaded,
+                ErrorCode::HttpProtocolError => Class::BadParams,
+                _ => Class::Trap,
             };
+            let kind = FailureKind::of_class(class);
             let message = format!("node {peer} failed the request: {}", describe(&code));
             router.close(
                 opened,

@@ -23,15 +23,14 @@ use witmesh_proto::codec::Limits;
 use witmesh_proto::text::json;
 use witmesh_proto::{Func, Ty, Value};
 
-use super::response::{bytes, http_status, json as json_answer, problem, Answer, BodyError};
+use super::response::{bytes, json as json_answer, problem, Answer, BodyError, Problem};
 use super::server::{Handler, HttpServer, ListenError};
-use crate::api::catalog::{Catalog, LookupError};
+use crate::api::catalog::Catalog;
 use crate::api::NodeInfo;
 use crate::call::deadline::attempt_within;
 use crate::call::stream::{is_byte_stream, streams_bytes, ByteStream, StreamAnswer};
-use crate::call::Class;
 use crate::client::{CallFailure, Caller, FailureKind};
-use crate::host::{CallError, LoadedComponent};
+use crate::host::LoadedComponent;
 use crate::route::open::Purpose;
 use crate::route::Router;
 use crate::telemetry::{trace, TraceContext};
@@ -107,22 +106,20 @@ impl GatewayListener {
 
 /// A failed request: its status, kind and detail.
 struct Refusal {
-    status: StatusCode,
-    kind: &'static str,
+    kind: Problem,
     detail: String,
 }
 
 impl Refusal {
-    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+    fn new(kind: Problem, detail: impl Into<String>) -> Self {
         Refusal {
-            status,
             kind,
             detail: detail.into(),
         }
     }
 
     fn call(f: &CallFailure) -> Self {
-        Refusal::new(http_status(f.kind), f.kind.as_str(), f.message.clone())
+        Refusal::new(Problem::Call(f.kind), f.message.clone())
     }
 }
 
@@ -178,8 +175,7 @@ impl Gateway {
             HttpTarget::Forward { link } => {
                 let Caller::Router(router) = &self.caller else {
                     return problem(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "no-provider",
+                        Problem::Call(FailureKind::Unavailable),
                         "this gateway cannot forward requests",
                     );
                 };
@@ -193,21 +189,14 @@ impl Gateway {
             }),
             Err(e) => {
                 // A wasi:http handler's own failure: no room or no time, else it failed.
-                let class = match &e {
-                    CallError::Overloaded { .. } => Class::Overloaded,
-                    CallError::Deadline(_) => Class::Deadline,
-                    _ => Class::Trap,
-                };
-                let kind = FailureKind::of_class(class);
-                let status = http_status(kind);
+                let kind = Problem::Call(FailureKind::of_class(e.class()));
                 tracing::warn!(
                     component = &*component.name,
-                    status = status.as_u16(),
+                    status = kind.status().as_u16(),
                     "wasi:http request failed: {e}"
                 );
                 problem(
-                    status,
-                    kind.as_str(),
+                    kind,
                     &format!("component {} failed the request: {e}", component.name),
                 )
             }
@@ -257,17 +246,16 @@ impl Gateway {
                 Ok(a) => a,
                 Err(r) => {
                     tracing::info!(
-                        status = r.status.as_u16(),
-                        kind = r.kind,
+                        status = r.kind.status().as_u16(),
+                        kind = r.kind.as_str(),
                         "gateway call refused: {}",
                         r.detail
                     );
-                    problem(r.status, r.kind, &r.detail)
+                    problem(r.kind, &r.detail)
                 }
             },
             (_, Some(_)) => problem(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method",
+                Problem::Method,
                 "calls are POST /v1/call/{instance}/{function} with a JSON body",
             ),
             (&Method::GET, None) if path == "/v1/instances" => {
@@ -288,8 +276,7 @@ impl Gateway {
                 match self.route(host.as_deref(), path) {
                     Some(route) => self.serve_component(route, req).await,
                     None => problem(
-                        StatusCode::NOT_FOUND,
-                        "not-found",
+                        Problem::NotFound,
                         &format!(
                             "no route for `{}` on this listener (see [[http.routes]])",
                             path.chars().take(128).collect::<String>()
@@ -298,8 +285,7 @@ impl Gateway {
                 }
             }
             _ => problem(
-                StatusCode::NOT_FOUND,
-                "not-found",
+                Problem::NotFound,
                 &format!(
                     "no gateway endpoint `{}`; calls are POST /v1/call/{{instance}}/{{function}}",
                     path.chars().take(128).collect::<String>()
@@ -312,8 +298,7 @@ impl Gateway {
     async fn call(&self, rest: &str, req: Request<Incoming>) -> Result<Answer, Refusal> {
         let rest = percent_decode(rest).ok_or_else(|| {
             Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "bad-path",
+                Problem::BadPath,
                 "the path is not valid percent-encoded UTF-8",
             )
         })?;
@@ -322,8 +307,7 @@ impl Gateway {
             .filter(|(i, f)| !i.is_empty() && !f.is_empty())
         else {
             return Err(Refusal::new(
-                StatusCode::NOT_FOUND,
-                "unknown",
+                Problem::Call(FailureKind::Unknown),
                 format!("`/v1/call/{rest}` names no function: use /v1/call/{{instance}}/{{function}}, e.g. /v1/call/local:greeter-demo/greet/greet"),
             ));
         };
@@ -339,8 +323,7 @@ impl Gateway {
         }
         if super::openapi::passes_handles(&func) {
             return Err(Refusal::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "unsupported",
+                Problem::Unsupported,
                 format!("`{}` passes resource handles, futures or streams, which only connected wRPC peers can exchange; call it over wRPC from a program that holds the connection", func.signature),
             ));
         }
@@ -351,8 +334,7 @@ impl Gateway {
                 [ty] if is_bytes(ty) => vec![Value::Bytes(body)],
                 _ => {
                     return Err(Refusal::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "bad-value",
+                Problem::MediaType,
                         format!("{target}: a raw {OCTET_STREAM} body is only for a function whose one parameter is list<u8> or stream<u8>; `{}` takes JSON", func.signature),
                     ))
                 }
@@ -380,16 +362,14 @@ impl Gateway {
         let target = format!("{}.{}", func.instance, func.name);
         let Caller::Router(router) = &self.caller else {
             return Err(Refusal::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "unsupported",
+                Problem::Unsupported,
                 format!("{target}: this gateway cannot stream"),
             ));
         };
         let (params, mut input) = if is_byte_stream(&func.params) {
             if !raw_in {
                 return Err(Refusal::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "bad-value",
+                Problem::MediaType,
                     format!("{target}: its one parameter is a stream<u8>: send the bytes as a raw {OCTET_STREAM} body (`{}`)", func.signature),
                 ));
             }
@@ -439,8 +419,7 @@ impl Gateway {
     async fn body(&self, req: Request<Incoming>) -> Result<Bytes, Refusal> {
         let too_large = || {
             Refusal::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
+                Problem::TooLarge,
                 format!(
                     "the body is over the {}-byte limit (`http.max_body_bytes`)",
                     self.max_body
@@ -464,8 +443,7 @@ impl Gateway {
         .await
         .map_err(|_| {
             Refusal::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "slow-body",
+                Problem::SlowBody,
                 format!("the body did not arrive within {BODY_TIMEOUT:?}"),
             )
         })?;
@@ -478,8 +456,7 @@ impl Gateway {
                 Err(too_large())
             }
             Err(e) => Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "bad-body",
+                Problem::BadBody,
                 format!("cannot read the body: {e}"),
             )),
         }
@@ -488,14 +465,10 @@ impl Gateway {
     /// The function's types, from the catalog.
     async fn func(&self, instance: &str, function: &str) -> Result<Func, Refusal> {
         self.catalog.func(instance, function).await.map_err(|e| {
-            let kind = match &e {
-                LookupError::UnknownInstance(_) | LookupError::UnknownFunction { .. } => {
-                    FailureKind::Unknown
-                }
-                LookupError::Unavailable(_) => FailureKind::Unavailable,
-                LookupError::BadWit { .. } => FailureKind::Remote,
-            };
-            Refusal::new(http_status(kind), kind.as_str(), e.to_string())
+            Refusal::new(
+                Problem::Call(FailureKind::of_class(e.class())),
+                e.to_string(),
+            )
         })
     }
 }
@@ -549,8 +522,7 @@ fn params_from_json(func: &Func, target: &str, body: &[u8]) -> Result<Vec<Value>
     } else {
         serde_json::from_slice(body).map_err(|e| {
             Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "bad-json",
+                Problem::BadJson,
                 format!("{target}: the body is not JSON: {e}"),
             )
         })?

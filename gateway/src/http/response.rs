@@ -7,6 +7,8 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
+use crate::call::FailureKind;
+
 /// An error while an answer's body streams.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// An answer's body.
@@ -40,22 +42,82 @@ pub fn text(code: StatusCode, body: &str) -> Answer {
 pub fn json(code: StatusCode, value: &impl Serialize) -> Answer {
     match serde_json::to_vec_pretty(value) {
         Ok(body) => bytes(code, "application/json", body),
-        Err(e) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &format!("cannot encode the answer: {e}"),
-        ),
+        Err(e) => problem(Problem::Internal, &format!("cannot encode the answer: {e}")),
     }
 }
 
-/// An RFC 9457 problem document: `kind` is a short stable name (also its `type`), `detail`
-/// what was wrong and what to do.
-pub fn problem(code: StatusCode, kind: &str, detail: &str) -> Answer {
+/// What a problem document reports: a call's failure, or a listener's own refusal of a
+/// request before any call. Each has one `kind` name and one HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A call failed, or was refused as a call would be (its kind's status and name).
+    Call(FailureKind),
+    /// No such route or endpoint (404 `not-found`).
+    NotFound,
+    /// The method is not allowed there (405 `method`).
+    Method,
+    /// The path is not valid percent-encoded UTF-8 (400 `bad-path`).
+    BadPath,
+    /// The function cannot be called this way (501 `unsupported`).
+    Unsupported,
+    /// The body's media type does not fit the function (415 `bad-value`).
+    MediaType,
+    /// The body is larger than the listener takes (413 `too-large`).
+    TooLarge,
+    /// The body did not arrive in time (408 `slow-body`).
+    SlowBody,
+    /// The body could not be read (400 `bad-body`).
+    BadBody,
+    /// The body is not JSON (400 `bad-json`).
+    BadJson,
+    /// The answer could not be built (500 `internal`).
+    Internal,
+}
+
+impl Problem {
+    /// The document's `kind`, a short stable name (also its `type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::Call(kind) => kind.as_str(),
+            Problem::NotFound => "not-found",
+            Problem::Method => "method",
+            Problem::BadPath => "bad-path",
+            Problem::Unsupported => "unsupported",
+            Problem::MediaType => "bad-value",
+            Problem::TooLarge => "too-large",
+            Problem::SlowBody => "slow-body",
+            Problem::BadBody => "bad-body",
+            Problem::BadJson => "bad-json",
+            Problem::Internal => "internal",
+        }
+    }
+
+    /// The answer's HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Problem::Call(kind) => {
+                StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
+            Problem::NotFound => StatusCode::NOT_FOUND,
+            Problem::Method => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::BadPath | Problem::BadBody | Problem::BadJson => StatusCode::BAD_REQUEST,
+            Problem::Unsupported => StatusCode::NOT_IMPLEMENTED,
+            Problem::MediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::SlowBody => StatusCode::REQUEST_TIMEOUT,
+            Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An RFC 9457 problem document of `kind`, `detail` saying what was wrong and what to do.
+pub fn problem(kind: Problem, detail: &str) -> Answer {
+    let code = kind.status();
     let body = serde_json::json!({
-        "type": format!("https://witmesh.dev/problems/{kind}"),
+        "type": format!("https://witmesh.dev/problems/{}", kind.as_str()),
         "title": code.canonical_reason().unwrap_or("error"),
         "status": code.as_u16(),
-        "kind": kind,
+        "kind": kind.as_str(),
         "detail": detail,
     });
     bytes(
@@ -63,9 +125,4 @@ pub fn problem(code: StatusCode, kind: &str, detail: &str) -> Answer {
         "application/problem+json",
         serde_json::to_vec(&body).unwrap_or_default(),
     )
-}
-
-/// The status of a problem document for a failure of `kind`.
-pub fn http_status(kind: crate::call::FailureKind) -> StatusCode {
-    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::BAD_GATEWAY)
 }

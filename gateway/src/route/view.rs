@@ -10,6 +10,7 @@ use witmesh_proto::Value;
 use super::Router;
 use crate::call::{Provider, Target};
 use crate::resilience::breaker::State;
+use crate::telemetry::metrics::BreakerState;
 
 /// One line of `witmesh routes`: an imported instance and what serves it.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +33,7 @@ pub struct ProviderView {
     /// How it was found.
     pub source: String,
     /// `closed`, `open` (ejected) or `probing`.
-    pub breaker: String,
+    pub breaker: BreakerState,
     /// Latency estimate, microseconds.
     pub ewma_us: u64,
     /// Calls in flight from this node.
@@ -66,11 +67,10 @@ impl Router {
                                 },
                                 source: p.source.clone(),
                                 breaker: match h.map(|h| h.breaker.state()) {
-                                    None | Some(State::Closed) => "closed",
-                                    Some(State::Open(_)) => "open",
-                                    Some(State::Probing) => "probing",
-                                }
-                                .to_owned(),
+                                    None | Some(State::Closed) => BreakerState::Closed,
+                                    Some(State::Open(_)) => BreakerState::Open,
+                                    Some(State::Probing) => BreakerState::Probing,
+                                },
                                 ewma_us: h
                                     .map_or(0, |h| (h.ewma.get(Instant::now()) / 1000.0) as u64),
                                 in_flight: h.map_or(0, |h| h.in_flight),

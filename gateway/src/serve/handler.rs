@@ -10,6 +10,7 @@ use witmesh_proto::value::StreamValue;
 use witmesh_proto::Value;
 
 use super::{Endpoint, Implementation};
+use crate::call::deadline::by;
 use crate::call::stream::{is_byte_stream, stream_of, write_stream, ByteStream};
 use crate::call::Class;
 use crate::host::CallError;
@@ -219,9 +220,8 @@ where
     let deadline = tokio::time::Instant::now() + timeout;
     let mut dec = ValuesDecoder::new(func.params.clone(), func.param_labels.clone(), ep.limits);
     let mut buf = BytesMut::new();
-    let params = tokio::time::timeout_at(deadline, read_values(&mut rx, &mut dec, &mut buf))
-        .await
-        .map_err(|_| ServeError::ParamsTimeout(timeout))??;
+    let read = async { Ok(read_values(&mut rx, &mut dec, &mut buf).await?) };
+    let params = by(deadline, read, |_| ServeError::ParamsTimeout(timeout)).await?;
     // The parameters are complete: release the incoming side now, so the transport stops
     // buffering for this call while the component runs.
     drop(rx);

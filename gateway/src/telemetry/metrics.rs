@@ -86,6 +86,48 @@ impl Wire {
     }
 }
 
+/// A provider's circuit breaker, as the `witmesh_breaker_state` gauge and `/v1/routes` show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BreakerState {
+    /// Calls flow (gauge 0).
+    Closed,
+    /// One probe call is in flight (gauge 1).
+    Probing,
+    /// Ejected (gauge 2).
+    Open,
+}
+
+impl BreakerState {
+    /// The gauge's value.
+    pub fn gauge(self) -> i64 {
+        match self {
+            BreakerState::Closed => 0,
+            BreakerState::Probing => 1,
+            BreakerState::Open => 2,
+        }
+    }
+}
+
+/// A component instance's state: the `state` label of the instances gauge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Running a call.
+    Busy,
+    /// Warm, waiting for one.
+    Idle,
+}
+
+impl InstanceState {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Busy => "busy",
+            InstanceState::Idle => "idle",
+        }
+    }
+}
+
 /// The `outcome` label of a call that failed with `class`, or `ok`.
 pub fn outcome(class: Option<Class>) -> &'static str {
     class.map_or("ok", Class::as_str)
@@ -278,17 +320,17 @@ impl Metrics {
         self.peers.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
-    /// Sets the breaker states, `(instance, peer, state)` with state `closed`, `probing` or
-    /// `open`; providers no longer listed disappear.
-    pub fn set_breakers<'a>(&self, states: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) {
+    /// Sets the breaker states, `(instance, peer, state)`; providers no longer listed
+    /// disappear.
+    pub fn set_breakers<'a>(
+        &self,
+        states: impl IntoIterator<Item = (&'a str, &'a str, BreakerState)>,
+    ) {
         self.breakers.reset();
         for (instance, peer, state) in states {
-            let v = match state {
-                "open" => 2,
-                "probing" => 1,
-                _ => 0,
-            };
-            self.breakers.with_label_values(&[instance, peer]).set(v);
+            self.breakers
+                .with_label_values(&[instance, peer])
+                .set(state.gauge());
         }
     }
 
@@ -296,10 +338,10 @@ impl Metrics {
     pub fn set_component(&self, component: &str, live: u64, idle: u64, memory: u64) {
         let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.instances
-            .with_label_values(&[component, "busy"])
+            .with_label_values(&[component, InstanceState::Busy.as_str()])
             .set(gauge(live.saturating_sub(idle)));
         self.instances
-            .with_label_values(&[component, "idle"])
+            .with_label_values(&[component, InstanceState::Idle.as_str()])
             .set(gauge(idle));
         self.memory
             .with_label_values(&[component])

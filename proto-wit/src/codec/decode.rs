@@ -6,7 +6,7 @@ use bytes::{Buf as _, Bytes, BytesMut};
 
 use super::error::{DecodeError, DecodeErrorKind as K, PathSeg};
 use super::limits::{Limits, MAX_HANDLE_BYTES};
-use crate::ty::Ty;
+use crate::ty::{EnumTy, FlagsTy, RecordTy, Ty, VariantTy};
 use crate::value::{FutureValue, StreamValue, Value};
 
 type Res<T> = Result<T, DecodeError>;
@@ -195,59 +195,10 @@ impl<'a> Cursor<'a> {
             }
             Ty::List(elem) if **elem == Ty::U8 => Value::Bytes(self.bytes()?),
             Ty::List(elem) => Value::List(self.list(elem)?),
-            Ty::Record(r) => {
-                self.enter()?;
-                let mut fields = Vec::with_capacity(r.fields.len());
-                for (name, ty) in &r.fields {
-                    fields.push(
-                        self.value(ty)
-                            .map_err(|e| e.within(PathSeg::Field(name.clone())))?,
-                    );
-                }
-                self.depth -= 1;
-                Value::Record(fields)
-            }
-            Ty::Tuple(tys) => {
-                self.enter()?;
-                let mut vs = Vec::with_capacity(tys.len());
-                for (i, ty) in tys.iter().enumerate() {
-                    vs.push(
-                        self.value(ty)
-                            .map_err(|e| e.within(PathSeg::Index(i as u64)))?,
-                    );
-                }
-                self.depth -= 1;
-                Value::Tuple(vs)
-            }
-            Ty::Variant(v) => {
-                let disc = self.len_u32()?;
-                let Some((name, case_ty)) = v.cases.get(disc as usize) else {
-                    return err(K::BadDiscriminant {
-                        what: "variant",
-                        value: disc,
-                        count: v.cases.len(),
-                    });
-                };
-                let payload = match case_ty {
-                    Some(ty) => Some(Box::new(
-                        self.nested(ty)
-                            .map_err(|e| e.within(PathSeg::Case(name.clone())))?,
-                    )),
-                    None => None,
-                };
-                Value::Variant(disc, payload)
-            }
-            Ty::Enum(e) => {
-                let disc = self.len_u32()?;
-                if disc as usize >= e.cases.len() {
-                    return err(K::BadDiscriminant {
-                        what: "enum",
-                        value: disc,
-                        count: e.cases.len(),
-                    });
-                }
-                Value::Enum(disc)
-            }
+            Ty::Record(r) => Value::Record(self.record(r)?),
+            Ty::Tuple(tys) => Value::Tuple(self.tuple(tys)?),
+            Ty::Variant(v) => self.variant(v)?,
+            Ty::Enum(e) => self.enum_case(e)?,
             Ty::Option(t) => match self.byte()? {
                 0 => Value::Option(None),
                 1 => Value::Option(Some(Box::new(
@@ -274,27 +225,7 @@ impl<'a> Cursor<'a> {
                     })
                 }
             },
-            Ty::Flags(f) => {
-                let bytes = self.take(f.byte_len())?;
-                let n = f.flags.len();
-                if n % 8 != 0 {
-                    if let Some(last) = bytes.last() {
-                        if last >> (n % 8) != 0 {
-                            return err(K::UnknownFlags { flags: n });
-                        }
-                    }
-                }
-                let mut set = Vec::new();
-                for (i, b) in bytes.iter().enumerate() {
-                    let mut b = *b;
-                    while b != 0 {
-                        let bit = b.trailing_zeros();
-                        set.push(i as u32 * 8 + bit);
-                        b &= b - 1;
-                    }
-                }
-                Value::Flags(set)
-            }
+            Ty::Flags(f) => Value::Flags(self.flags(f)?),
             Ty::Own(_) | Ty::Borrow(_) => {
                 let n = self.bounded_len("handle length", MAX_HANDLE_BYTES)?;
                 Value::Handle(self.slice(n)?)
@@ -312,19 +243,101 @@ impl<'a> Cursor<'a> {
                     })
                 }
             },
-            Ty::Stream(t) => {
-                let elem = t.as_deref().cloned().unwrap_or(Ty::Tuple(Arc::from([])));
-                let chunk = if elem == Ty::U8 {
-                    Value::Bytes(self.bytes()?)
-                } else {
-                    Value::List(self.list(&elem)?)
-                };
-                match &chunk {
-                    Value::Bytes(b) if b.is_empty() => Value::Stream(StreamValue::Pending),
-                    Value::List(l) if l.is_empty() => Value::Stream(StreamValue::Pending),
-                    _ => Value::Stream(StreamValue::Ready(Box::new(chunk))),
+            Ty::Stream(t) => self.stream(t.as_deref())?,
+        })
+    }
+
+    fn record(&mut self, r: &RecordTy) -> Res<Vec<Value>> {
+        self.enter()?;
+        let mut fields = Vec::with_capacity(r.fields.len());
+        for (name, ty) in &r.fields {
+            fields.push(
+                self.value(ty)
+                    .map_err(|e| e.within(PathSeg::Field(name.clone())))?,
+            );
+        }
+        self.depth -= 1;
+        Ok(fields)
+    }
+
+    fn tuple(&mut self, tys: &[Ty]) -> Res<Vec<Value>> {
+        self.enter()?;
+        let mut vs = Vec::with_capacity(tys.len());
+        for (i, ty) in tys.iter().enumerate() {
+            vs.push(
+                self.value(ty)
+                    .map_err(|e| e.within(PathSeg::Index(i as u64)))?,
+            );
+        }
+        self.depth -= 1;
+        Ok(vs)
+    }
+
+    fn variant(&mut self, v: &VariantTy) -> Res<Value> {
+        let disc = self.len_u32()?;
+        let Some((name, case_ty)) = v.cases.get(disc as usize) else {
+            return err(K::BadDiscriminant {
+                what: "variant",
+                value: disc,
+                count: v.cases.len(),
+            });
+        };
+        let payload = match case_ty {
+            Some(ty) => Some(Box::new(
+                self.nested(ty)
+                    .map_err(|e| e.within(PathSeg::Case(name.clone())))?,
+            )),
+            None => None,
+        };
+        Ok(Value::Variant(disc, payload))
+    }
+
+    fn enum_case(&mut self, e: &EnumTy) -> Res<Value> {
+        let disc = self.len_u32()?;
+        if disc as usize >= e.cases.len() {
+            return err(K::BadDiscriminant {
+                what: "enum",
+                value: disc,
+                count: e.cases.len(),
+            });
+        }
+        Ok(Value::Enum(disc))
+    }
+
+    fn flags(&mut self, f: &FlagsTy) -> Res<Vec<u32>> {
+        let bytes = self.take(f.byte_len())?;
+        let n = f.flags.len();
+        if n % 8 != 0 {
+            if let Some(last) = bytes.last() {
+                if last >> (n % 8) != 0 {
+                    return err(K::UnknownFlags { flags: n });
                 }
             }
+        }
+        let mut set = Vec::new();
+        for (i, b) in bytes.iter().enumerate() {
+            let mut b = *b;
+            while b != 0 {
+                let bit = b.trailing_zeros();
+                set.push(i as u32 * 8 + bit);
+                b &= b - 1;
+            }
+        }
+        Ok(set)
+    }
+
+    /// A stream's inline chunk: empty means the elements come later on its async path.
+    fn stream(&mut self, elem: Option<&Ty>) -> Res<Value> {
+        let elem = elem.cloned().unwrap_or(Ty::Tuple(Arc::from([])));
+        let chunk = if elem == Ty::U8 {
+            Value::Bytes(self.bytes()?)
+        } else {
+            Value::List(self.list(&elem)?)
+        };
+        Ok(match &chunk {
+            Value::Bytes(b) if b.is_empty() => Value::Stream(StreamValue::Pending),
+            Value::List(l) if l.is_empty() => Value::Stream(StreamValue::Pending),
+            _ => Value::Stream(StreamValue::Ready(Box::new(chunk))),
         })
     }
 

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde_json::{json, Number, Value as Json};
 
 use crate::codec::{PathSeg, ValuePath};
-use crate::ty::Ty;
+use crate::ty::{FlagsTy, RecordTy, Ty, VariantTy};
 use crate::value::{FutureValue, StreamValue, Value};
 
 /// Integers beyond this magnitude are written as strings: JSON numbers lose precision past
@@ -251,63 +251,9 @@ pub fn from_json(ty: &Ty, j: &Json) -> Result<Value, JsonError> {
                 .to_owned(),
         ),
         Ty::List(elem) => list_from_json(elem, j)?,
-        Ty::Record(r) => {
-            let Json::Object(m) = j else {
-                return Err(expected("an object", j));
-            };
-            if let Some(k) = m.keys().find(|k| !r.fields.iter().any(|(n, _)| n == *k)) {
-                let known: Vec<&str> = r.fields.iter().map(|(n, _)| n.as_str()).collect();
-                return Err(JsonError::new(format!(
-                    "unknown field `{k}` (fields: {})",
-                    known.join(", ")
-                )));
-            }
-            let mut fields = Vec::with_capacity(r.fields.len());
-            for (name, t) in &r.fields {
-                let v = match m.get(name) {
-                    Some(x) => from_json(t, x),
-                    None if matches!(t, Ty::Option(_)) => Ok(Value::Option(None)),
-                    None => Err(JsonError::new(format!("missing field `{name}`"))),
-                };
-                fields.push(v.map_err(|e| e.within(PathSeg::Field(name.clone())))?);
-            }
-            Value::Record(fields)
-        }
-        Ty::Tuple(ts) => {
-            let Json::Array(items) = j else {
-                return Err(expected(&format!("an array of {} values", ts.len()), j));
-            };
-            if items.len() != ts.len() {
-                return Err(expected(&format!("an array of {} values", ts.len()), j));
-            }
-            let mut vs = Vec::with_capacity(ts.len());
-            for (i, (t, x)) in ts.iter().zip(items).enumerate() {
-                vs.push(from_json(t, x).map_err(|e| e.within(PathSeg::Index(i as u64)))?);
-            }
-            Value::Tuple(vs)
-        }
-        Ty::Variant(vt) => {
-            let case_names = || {
-                vt.cases
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let (name, payload) = match j {
-                Json::String(s) => (s, &Json::Null),
-                _ => single_entry(j, "an object with one case, such as {\"case\": payload}")?,
-            };
-            let Some(i) = vt.cases.iter().position(|(n, _)| n == name) else {
-                return Err(JsonError::new(format!(
-                    "unknown case `{name}` (cases: {})",
-                    case_names()
-                )));
-            };
-            let p = payload_from_json(vt.cases[i].1.as_ref(), payload)
-                .map_err(|e| e.within(PathSeg::Case(name.clone())))?;
-            Value::Variant(i as u32, p)
-        }
+        Ty::Record(r) => record_from_json(r, j)?,
+        Ty::Tuple(ts) => tuple_from_json(ts, j)?,
+        Ty::Variant(vt) => variant_from_json(vt, j)?,
         Ty::Enum(e) => {
             let s = j.as_str().ok_or_else(|| expected("a case name", j))?;
             let i = e.cases.iter().position(|c| c == s).ok_or_else(|| {
@@ -346,25 +292,7 @@ pub fn from_json(ty: &Ty, j: &Json) -> Result<Value, JsonError> {
                 _ => return Err(expected("{\"ok\": value} or {\"err\": value}", j)),
             }
         }
-        Ty::Flags(f) => {
-            let Json::Array(items) = j else {
-                return Err(expected("an array of flag names", j));
-            };
-            let mut set = Vec::with_capacity(items.len());
-            for x in items {
-                let name = x.as_str().ok_or_else(|| expected("a flag name", x))?;
-                let i = f.flags.iter().position(|n| n == name).ok_or_else(|| {
-                    JsonError::new(format!(
-                        "unknown flag `{name}` (flags: {})",
-                        f.flags.join(", ")
-                    ))
-                })?;
-                set.push(i as u32);
-            }
-            set.sort_unstable();
-            set.dedup();
-            Value::Flags(set)
-        }
+        Ty::Flags(f) => flags_from_json(f, j)?,
         Ty::Own(_) | Ty::Borrow(_) => Value::Handle(bytes_from_json(j, "a resource handle")?),
         Ty::Future(t) => match j {
             Json::String(s) if s == "pending" => Value::Future(FutureValue::Pending),
@@ -391,6 +319,86 @@ pub fn from_json(ty: &Ty, j: &Json) -> Result<Value, JsonError> {
             }
         },
     })
+}
+
+fn record_from_json(r: &RecordTy, j: &Json) -> Result<Value, JsonError> {
+    let Json::Object(m) = j else {
+        return Err(expected("an object", j));
+    };
+    if let Some(k) = m.keys().find(|k| !r.fields.iter().any(|(n, _)| n == *k)) {
+        let known: Vec<&str> = r.fields.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(JsonError::new(format!(
+            "unknown field `{k}` (fields: {})",
+            known.join(", ")
+        )));
+    }
+    let mut fields = Vec::with_capacity(r.fields.len());
+    for (name, t) in &r.fields {
+        let v = match m.get(name) {
+            Some(x) => from_json(t, x),
+            None if matches!(t, Ty::Option(_)) => Ok(Value::Option(None)),
+            None => Err(JsonError::new(format!("missing field `{name}`"))),
+        };
+        fields.push(v.map_err(|e| e.within(PathSeg::Field(name.clone())))?);
+    }
+    Ok(Value::Record(fields))
+}
+
+fn tuple_from_json(ts: &[Ty], j: &Json) -> Result<Value, JsonError> {
+    let Json::Array(items) = j else {
+        return Err(expected(&format!("an array of {} values", ts.len()), j));
+    };
+    if items.len() != ts.len() {
+        return Err(expected(&format!("an array of {} values", ts.len()), j));
+    }
+    let mut vs = Vec::with_capacity(ts.len());
+    for (i, (t, x)) in ts.iter().zip(items).enumerate() {
+        vs.push(from_json(t, x).map_err(|e| e.within(PathSeg::Index(i as u64)))?);
+    }
+    Ok(Value::Tuple(vs))
+}
+
+fn variant_from_json(vt: &VariantTy, j: &Json) -> Result<Value, JsonError> {
+    let case_names = || {
+        vt.cases
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (name, payload) = match j {
+        Json::String(s) => (s, &Json::Null),
+        _ => single_entry(j, "an object with one case, such as {\"case\": payload}")?,
+    };
+    let Some(i) = vt.cases.iter().position(|(n, _)| n == name) else {
+        return Err(JsonError::new(format!(
+            "unknown case `{name}` (cases: {})",
+            case_names()
+        )));
+    };
+    let p = payload_from_json(vt.cases[i].1.as_ref(), payload)
+        .map_err(|e| e.within(PathSeg::Case(name.clone())))?;
+    Ok(Value::Variant(i as u32, p))
+}
+
+fn flags_from_json(f: &FlagsTy, j: &Json) -> Result<Value, JsonError> {
+    let Json::Array(items) = j else {
+        return Err(expected("an array of flag names", j));
+    };
+    let mut set = Vec::with_capacity(items.len());
+    for x in items {
+        let name = x.as_str().ok_or_else(|| expected("a flag name", x))?;
+        let i = f.flags.iter().position(|n| n == name).ok_or_else(|| {
+            JsonError::new(format!(
+                "unknown flag `{name}` (flags: {})",
+                f.flags.join(", ")
+            ))
+        })?;
+        set.push(i as u32);
+    }
+    set.sort_unstable();
+    set.dedup();
+    Ok(Value::Flags(set))
 }
 
 /// Reads a call's values from a JSON array (one element per parameter) or, for functions of

@@ -33,6 +33,19 @@ pub fn compatible(imported: &str, provided: &str) -> bool {
     }
 }
 
+/// Whether versions `a` and `b` are on one compatible line in either direction: the same
+/// major, and for 0.x the same minor; pre-releases only with themselves. This is how
+/// wasmtime's linker lets one definition serve imports of any patch release.
+pub fn same_line(a: &str, b: &str) -> bool {
+    match (Version::parse(a), Version::parse(b)) {
+        (Ok(a), Ok(b)) => {
+            let (older, newer) = if a <= b { (&a, &b) } else { (&b, &a) };
+            semver_compatible(older, newer)
+        }
+        _ => a == b,
+    }
+}
+
 fn semver_compatible(i: &Version, p: &Version) -> bool {
     if !i.pre.is_empty() || !p.pre.is_empty() {
         return i == p;
@@ -45,7 +58,17 @@ fn semver_compatible(i: &Version, p: &Version) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::compatible;
+    use super::{compatible, same_line};
+
+    #[test]
+    fn lines_match_in_either_direction() {
+        assert!(same_line("0.2.0", "0.2.6"));
+        assert!(same_line("0.2.9", "0.2.6"));
+        assert!(!same_line("0.3.0", "0.2.6"));
+        assert!(same_line("1.4.0", "1.0.0"));
+        assert!(!same_line("0.3.0-rc-2025-08-15", "0.3.0"));
+        assert!(!same_line("x", "0.3.0"));
+    }
 
     #[test]
     fn semver_rules() {

@@ -1,231 +1,14 @@
-//! Semantic checks on a deserialized config: everything types alone cannot say.
+//! The checks of each section of the config, in file order.
 
 use std::collections::HashSet;
 use std::path::Path;
 
+use super::values::{instance_problem, is_name, log_filter_problem, subject_problem, url_problem};
+use super::{Checker, DocIndex, MIN_MEMORY_LIMIT, NATS_SCHEMES};
 use crate::addr::is_dns_name;
 use crate::sections::Transport;
-use crate::units::ByteSize;
-use crate::Config;
 
-/// Smallest memory limit a component can run in.
-pub const MIN_MEMORY_LIMIT: ByteSize = ByteSize::kib(64); // one WebAssembly page; less and no memory can exist
-/// Schemes a NATS URL may use.
-pub const NATS_SCHEMES: &[&str] = &["nats", "tls", "ws", "wss"]; // the schemes the NATS client speaks
-
-/// What validation checks beyond the config's own consistency.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidateOptions {
-    /// Whether files the config names (components, certificates, credentials, preopened
-    /// directories) must exist. On for real loads; off to check a config meant for another
-    /// machine, as the examples are.
-    pub check_files: bool,
-}
-
-impl Default for ValidateOptions {
-    fn default() -> Self {
-        ValidateOptions { check_files: true }
-    }
-}
-
-/// A semantic problem: key path and message, located later.
-#[derive(Debug)]
-pub(crate) struct Finding {
-    /// Rendered key path, e.g. `routes[0].peers`.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// Maps positions in the config's arrays to positions in the file (entries that failed to
-/// deserialize are missing from the config), and remembers names of entries that failed.
-#[derive(Debug, Default)]
-pub(crate) struct DocIndex {
-    /// File index of each `Config::components` entry.
-    pub components: Vec<usize>,
-    /// File index of each `Config::routes` entry.
-    pub routes: Vec<usize>,
-    /// File index of each `Config::peers` entry.
-    pub peers: Vec<usize>,
-    /// Names of `[[peers]]` entries that had problems and were dropped; routes naming them are
-    /// not reported again.
-    pub broken_peers: Vec<String>,
-    /// Keys already reported while deserializing (their values were dropped for defaults), so
-    /// checks do not report the consequences again.
-    pub broken_keys: HashSet<String>,
-}
-
-impl DocIndex {
-    fn at(list: &[usize], i: usize) -> usize {
-        list.get(i).copied().unwrap_or(i)
-    }
-}
-
-/// Collects findings with their key paths.
-struct Checker<'a> {
-    cfg: &'a Config,
-    opts: &'a ValidateOptions,
-    index: &'a DocIndex,
-    findings: Vec<Finding>,
-}
-
-impl Checker<'_> {
-    fn report(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        let key = key.into();
-        if !self.broken(&key) {
-            self.findings.push(Finding {
-                key,
-                message: message.into(),
-            });
-        }
-    }
-
-    /// Whether `key`, or a table it is in, was already reported as unreadable: its value is a
-    /// default standing in for what the file meant, so nothing more can be said about it.
-    fn broken(&self, key: &str) -> bool {
-        self.index.broken_keys.iter().any(|b| {
-            key.strip_prefix(b.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
-        })
-    }
-
-    /// Reports a missing file (or directory when `dir`), if files are checked.
-    fn file(&mut self, key: String, path: &Path, dir: bool, what: &str) {
-        if !self.opts.check_files {
-            return;
-        }
-        let ok = if dir { path.is_dir() } else { path.is_file() };
-        if !ok {
-            let kind = if dir { "directory" } else { "file" };
-            self.report(
-                key,
-                format!(
-                    "no such {kind} `{}`; give the path to {what} (relative paths are resolved against the config file's directory)",
-                    path.display()
-                ),
-            );
-        }
-    }
-}
-
-/// Runs every check, returning all findings.
-pub(crate) fn check(cfg: &Config, opts: &ValidateOptions, index: &DocIndex) -> Vec<Finding> {
-    let mut c = Checker {
-        cfg,
-        opts,
-        index,
-        findings: Vec::new(),
-    };
-    node(&mut c);
-    nats(&mut c);
-    quic(&mut c);
-    services(&mut c);
-    limits(&mut c);
-    components(&mut c);
-    peers(&mut c);
-    routes(&mut c);
-    mesh(&mut c);
-    c.findings
-}
-
-/// Whether `s` is a plain name: letters, digits, `-`, `_` (and `.` when `dots`).
-fn is_name(s: &str, dots: bool) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || (dots && c == '.'))
-}
-
-/// Why `s` is not a NATS subject prefix (dot-separated non-empty tokens without wildcards or
-/// spaces), if it is not.
-fn subject_problem(s: &str) -> Option<String> {
-    if s.is_empty() {
-        return Some("empty subject prefix; omit the key instead".into());
-    }
-    for token in s.split('.') {
-        if token.is_empty() {
-            return Some(format!(
-                "`{s}` has an empty token; subjects are dot-separated words"
-            ));
-        }
-        if token.contains(['*', '>']) || token.chars().any(char::is_whitespace) {
-            return Some(format!(
-                "`{s}` is not a subject prefix: no wildcards (`*`, `>`) or spaces"
-            ));
-        }
-    }
-    None
-}
-
-/// Why `url` is not a `scheme://host[:port]` URL with one of `schemes`, if it is not.
-fn url_problem(url: &str, schemes: &[&str]) -> Option<String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Some(format!(
-            "`{url}` has no scheme; write e.g. {}://host:port",
-            schemes[0]
-        ));
-    };
-    if !schemes.contains(&scheme) {
-        return Some(format!(
-            "`{url}` has scheme `{scheme}`; use one of {}",
-            schemes
-                .iter()
-                .map(|s| format!("{s}://"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
-        match v6.split_once(']') {
-            Some((h, p)) => (h, p.strip_prefix(':')),
-            None => return Some(format!("`{url}` has an unclosed `[`")),
-        }
-    } else {
-        match host_port.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        }
-    };
-    if host.is_empty() {
-        return Some(format!("`{url}` has no host"));
-    }
-    if let Some(port) = port {
-        if port.parse::<u16>().is_err() {
-            return Some(format!("`{url}` has `{port}` where a port number belongs"));
-        }
-    }
-    None
-}
-
-/// Why `filter` is not a log filter, if it is not.
-fn log_filter_problem(filter: &str) -> Option<String> {
-    const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
-    if filter.trim().is_empty() {
-        return Some("empty log filter; write e.g. \"info\" or \"info,witmesh=debug\"".into());
-    }
-    let is_level = |l: &str| LEVELS.contains(&l.to_ascii_lowercase().as_str());
-    let is_target = |t: &str| {
-        !t.is_empty()
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
-    };
-    for directive in filter.split(',').map(str::trim) {
-        let ok = match directive.split_once('=') {
-            Some((target, level)) => is_target(target) && is_level(level),
-            None => is_level(directive) || is_target(directive),
-        };
-        if !ok {
-            return Some(format!(
-                "`{directive}` is not a log directive; use a level ({}) or target=level",
-                LEVELS.join(", ")
-            ));
-        }
-    }
-    None
-}
-
-fn node(c: &mut Checker<'_>) {
+pub(super) fn node(c: &mut Checker<'_>) {
     let n = &c.cfg.node;
     if !is_name(&n.id, true) {
         c.report(
@@ -246,7 +29,7 @@ fn node(c: &mut Checker<'_>) {
     }
 }
 
-fn nats(c: &mut Checker<'_>) {
+pub(super) fn nats(c: &mut Checker<'_>) {
     let n = &c.cfg.nats;
     for url in n.url.split(',').map(str::trim) {
         if let Some(problem) = url_problem(url, NATS_SCHEMES) {
@@ -299,7 +82,7 @@ fn nats(c: &mut Checker<'_>) {
     }
 }
 
-fn quic(c: &mut Checker<'_>) {
+pub(super) fn quic(c: &mut Checker<'_>) {
     let q = &c.cfg.quic;
     let paired = !c.broken("quic.cert") && !c.broken("quic.key");
     match (&q.cert, &q.key) {
@@ -356,7 +139,7 @@ fn quic(c: &mut Checker<'_>) {
     }
 }
 
-fn services(c: &mut Checker<'_>) {
+pub(super) fn services(c: &mut Checker<'_>) {
     let (http, admin, t) = (&c.cfg.http, &c.cfg.admin, &c.cfg.telemetry);
     if http.max_body_bytes.get() == 0 {
         c.report(
@@ -456,7 +239,7 @@ fn services(c: &mut Checker<'_>) {
     }
 }
 
-fn limits(c: &mut Checker<'_>) {
+pub(super) fn limits(c: &mut Checker<'_>) {
     let l = &c.cfg.limits;
     for (key, zero) in [
         ("max_call_bytes", l.max_call_bytes.get() == 0),
@@ -482,7 +265,7 @@ fn limits(c: &mut Checker<'_>) {
     }
 }
 
-fn components(c: &mut Checker<'_>) {
+pub(super) fn components(c: &mut Checker<'_>) {
     let mut names = HashSet::new();
     for (i, comp) in c.cfg.components.iter().enumerate() {
         let at = format!("components[{}]", DocIndex::at(&c.index.components, i));
@@ -602,7 +385,7 @@ fn components(c: &mut Checker<'_>) {
     }
 }
 
-fn peers(c: &mut Checker<'_>) {
+pub(super) fn peers(c: &mut Checker<'_>) {
     let mut names = HashSet::new();
     for (i, peer) in c.cfg.peers.iter().enumerate() {
         let at = format!("peers[{}]", DocIndex::at(&c.index.peers, i));
@@ -645,25 +428,8 @@ fn peers(c: &mut Checker<'_>) {
 }
 
 /// Why `pattern` is not an instance pattern, if it is not.
-fn instance_problem(pattern: &str) -> Option<String> {
-    let head = pattern.strip_suffix('*').unwrap_or(pattern);
-    if head.contains('*') {
-        return Some(format!(
-            "`{pattern}` may only end in `*`; a `*` elsewhere matches nothing"
-        ));
-    }
-    if pattern.chars().any(char::is_whitespace) {
-        return Some(format!("`{pattern}` contains spaces"));
-    }
-    if head.len() == pattern.len() && !(head.contains(':') && head.contains('/')) {
-        return Some(format!(
-            "`{pattern}` is not a WIT instance name like \"wasi:keyvalue/store@0.2.0-draft\" (end it in `*` to match a prefix)"
-        ));
-    }
-    None
-}
 
-fn routes(c: &mut Checker<'_>) {
+pub(super) fn routes(c: &mut Checker<'_>) {
     let mut patterns = HashSet::new();
     let known: HashSet<&str> = c.cfg.peers.iter().map(|p| p.name.as_str()).collect();
     for (i, route) in c.cfg.routes.iter().enumerate() {
@@ -735,7 +501,7 @@ fn routes(c: &mut Checker<'_>) {
     }
 }
 
-fn mesh(c: &mut Checker<'_>) {
+pub(super) fn mesh(c: &mut Checker<'_>) {
     let m = &c.cfg.mesh;
     if m.max_attempts == 0 {
         c.report(
@@ -840,59 +606,5 @@ fn mesh(c: &mut Checker<'_>) {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        assert_eq!(url_problem("nats://127.0.0.1:4222", NATS_SCHEMES), None);
-        assert_eq!(
-            url_problem("tls://user:pw@nats.example:4443", NATS_SCHEMES),
-            None
-        );
-        assert_eq!(url_problem("wss://[::1]:443/path", NATS_SCHEMES), None);
-        assert_eq!(url_problem("nats://demo.nats.io", NATS_SCHEMES), None);
-        assert!(url_problem("http://x:1", NATS_SCHEMES)
-            .unwrap()
-            .contains("scheme `http`"));
-        assert!(url_problem("127.0.0.1:4222", NATS_SCHEMES)
-            .unwrap()
-            .contains("no scheme"));
-        assert!(url_problem("nats://:4222", NATS_SCHEMES)
-            .unwrap()
-            .contains("no host"));
-        assert!(url_problem("nats://h:x", NATS_SCHEMES)
-            .unwrap()
-            .contains("port"));
-    }
-
-    #[test]
-    fn subjects_and_instances() {
-        assert_eq!(subject_problem("default.greeter"), None);
-        assert!(subject_problem("a..b").is_some());
-        assert!(subject_problem("a.*").is_some());
-        assert!(subject_problem("").is_some());
-        assert_eq!(instance_problem("wasi:keyvalue/store@0.2.0-draft"), None);
-        assert_eq!(instance_problem("wasi:keyvalue/*"), None);
-        assert_eq!(instance_problem("*"), None);
-        assert!(instance_problem("wasi:*/store").is_some());
-        assert!(instance_problem("store").is_some());
-    }
-
-    #[test]
-    fn log_filters() {
-        assert_eq!(log_filter_problem("info"), None);
-        assert_eq!(
-            log_filter_problem("info,witmesh=debug,wasmtime::runtime=warn"),
-            None
-        );
-        assert_eq!(log_filter_problem("witmesh"), None);
-        assert!(log_filter_problem("").is_some());
-        assert!(log_filter_problem("witmesh=loud").is_some());
     }
 }
