@@ -8,6 +8,7 @@ use super::{Checker, DocIndex, MIN_MEMORY_LIMIT, NATS_SCHEMES};
 use crate::addr::is_dns_name;
 use crate::sections::Transport;
 
+/// `[node]`: the node's id and what it announces.
 pub(super) fn node(c: &mut Checker<'_>) {
     let n = &c.cfg.node;
     if !is_name(&n.id, true) {
@@ -29,6 +30,7 @@ pub(super) fn node(c: &mut Checker<'_>) {
     }
 }
 
+/// `[nats]`: URLs, prefix, credentials and timeouts.
 pub(super) fn nats(c: &mut Checker<'_>) {
     let n = &c.cfg.nats;
     for url in n.url.split(',').map(str::trim) {
@@ -82,6 +84,7 @@ pub(super) fn nats(c: &mut Checker<'_>) {
     }
 }
 
+/// `[quic]`: the listener, its identity and trust.
 pub(super) fn quic(c: &mut Checker<'_>) {
     let q = &c.cfg.quic;
     let paired = !c.broken("quic.cert") && !c.broken("quic.key");
@@ -139,6 +142,7 @@ pub(super) fn quic(c: &mut Checker<'_>) {
     }
 }
 
+/// `[http]`, `[admin]`, telemetry and logging.
 pub(super) fn services(c: &mut Checker<'_>) {
     let (http, admin, t) = (&c.cfg.http, &c.cfg.admin, &c.cfg.telemetry);
     if http.max_body_bytes.get() == 0 {
@@ -239,6 +243,7 @@ pub(super) fn services(c: &mut Checker<'_>) {
     }
 }
 
+/// `[limits]`: the codec's bounds.
 pub(super) fn limits(c: &mut Checker<'_>) {
     let l = &c.cfg.limits;
     for (key, zero) in [
@@ -265,6 +270,7 @@ pub(super) fn limits(c: &mut Checker<'_>) {
     }
 }
 
+/// `[[components]]`: files, names, exports, policy and limits.
 pub(super) fn components(c: &mut Checker<'_>) {
     let mut names = HashSet::new();
     for (i, comp) in c.cfg.components.iter().enumerate() {
@@ -385,6 +391,7 @@ pub(super) fn components(c: &mut Checker<'_>) {
     }
 }
 
+/// `[[peers]]`: addresses and names of static peers.
 pub(super) fn peers(c: &mut Checker<'_>) {
     let mut names = HashSet::new();
     for (i, peer) in c.cfg.peers.iter().enumerate() {
@@ -427,8 +434,7 @@ pub(super) fn peers(c: &mut Checker<'_>) {
     }
 }
 
-/// Why `pattern` is not an instance pattern, if it is not.
-
+/// `[[routes]]`: instance patterns and where they go.
 pub(super) fn routes(c: &mut Checker<'_>) {
     let mut patterns = HashSet::new();
     let known: HashSet<&str> = c.cfg.peers.iter().map(|p| p.name.as_str()).collect();
@@ -501,6 +507,7 @@ pub(super) fn routes(c: &mut Checker<'_>) {
     }
 }
 
+/// `[mesh]`: timeouts, retries, breakers and discovery.
 pub(super) fn mesh(c: &mut Checker<'_>) {
     let m = &c.cfg.mesh;
     if m.max_attempts == 0 {

@@ -97,6 +97,7 @@ pub(super) fn log_filter_problem(filter: &str) -> Option<String> {
     None
 }
 
+/// Why `pattern` is not an instance pattern, if it is not.
 pub(super) fn instance_problem(pattern: &str) -> Option<String> {
     let head = pattern.strip_suffix('*').unwrap_or(pattern);
     if head.contains('*') {

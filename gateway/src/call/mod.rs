@@ -15,6 +15,6 @@ pub mod target;
 pub use class::{bounded, Class, FailureKind};
 pub use error::{AttemptError, CallFailure, ForwardError, RemoteFailure};
 pub use forward::{Forward, Importer};
-pub use local::{Local, LocalCall, LocalExport, LocalFailure};
+pub use local::{Local, LocalCall, LocalExport, LocalFailure, LocalStreamCall};
 pub use stream::{ByteStream, StreamAnswer};
 pub use target::{Address, Issuer, Provider, Target};

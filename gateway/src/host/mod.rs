@@ -39,7 +39,9 @@ use witmesh_proto::{Func, Value, WitError, WitSet};
 pub use engine::{new_engine, spawn_epoch_ticker, Abi, EpochTicker, PoolSize, EPOCH_TICK};
 pub use invoke::CallError;
 
-use crate::call::{Forward, Local, LocalCall, LocalFailure};
+use crate::call::{
+    ByteStream, Forward, Local, LocalCall, LocalFailure, LocalStreamCall, StreamAnswer,
+};
 use state::CallState;
 
 /// Why a component could not be loaded.
@@ -391,17 +393,50 @@ impl Local for LoadedComponent {
     ) -> LocalCall<'a> {
         Box::pin(async move {
             let Some(e) = self.exports.get(export) else {
-                return Err(LocalFailure {
-                    class: crate::call::Class::UnknownFunction,
-                    message: format!("component {} has no export #{export}", self.name),
-                });
+                return Err(no_export(&self.name, export));
             };
             LoadedComponent::call(self, e, params, deadline.into())
                 .await
-                .map_err(|e| LocalFailure {
-                    class: e.class(),
-                    message: e.to_string(),
-                })
+                .map_err(local_failure)
         })
+    }
+
+    fn call_stream(
+        &self,
+        export: usize,
+        params: Vec<Value>,
+        input: Option<ByteStream>,
+        deadline: std::time::Instant,
+    ) -> LocalStreamCall<'_> {
+        Box::pin(async move {
+            let Some(e) = self.exports.get(export) else {
+                return Err(no_export(&self.name, export));
+            };
+            let deadline = deadline.into();
+            if crate::call::stream::is_byte_stream(&e.func.results) {
+                self.call_to_stream(e, &params, input, deadline)
+                    .await
+                    .map(StreamAnswer::Stream)
+            } else {
+                self.call_streaming(e, &params, input, deadline)
+                    .await
+                    .map(StreamAnswer::Values)
+            }
+            .map_err(local_failure)
+        })
+    }
+}
+
+fn local_failure(e: CallError) -> LocalFailure {
+    LocalFailure {
+        class: e.class(),
+        message: e.to_string(),
+    }
+}
+
+fn no_export(component: &str, export: usize) -> LocalFailure {
+    LocalFailure {
+        class: crate::call::Class::UnknownFunction,
+        message: format!("component {component} has no export #{export}"),
     }
 }

@@ -103,6 +103,11 @@ pub async fn forward(
             client, headers, ..
         } => exchange(&**client, Some(headers.clone()), request, deadline).await,
         Invoker::Quic(stream) => exchange(stream, (), request, deadline).await,
+        // Never chosen for wrpc:http: the gateway's routes serve this node's components.
+        Invoker::Local { .. } => Outcome::Failed(AttemptError::NotSent {
+            reason: "a wasi:http request cannot be forwarded to this node's own component"
+                .to_owned(),
+        }),
     };
     finish(router, opened, &target, outcome)
 }

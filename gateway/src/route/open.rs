@@ -16,7 +16,8 @@ use super::retry::{Attempt, Tried};
 use super::{Last, Router};
 use crate::call::deadline::attempt_within;
 use crate::call::{
-    Address, AttemptError, ByteStream, ForwardError, Provider, StreamAnswer, Target,
+    Address, AttemptError, ByteStream, ForwardError, LocalExport, Provider, RemoteFailure,
+    StreamAnswer, Target,
 };
 use crate::telemetry::metrics;
 use crate::transport::bytes_stream;
@@ -37,6 +38,15 @@ pub enum Invoker {
     },
     /// wRPC over the peer's QUIC connection.
     Quic(OneStream),
+    /// A component of this node, in-process, by the call's deadline.
+    Local {
+        /// The export.
+        export: LocalExport,
+        /// This node's name, for failures.
+        node: String,
+        /// When the call must have its answer.
+        deadline: Instant,
+    },
 }
 
 impl Invoker {
@@ -75,6 +85,21 @@ impl Invoker {
                     }
                 }
             }
+            Invoker::Local {
+                export,
+                node,
+                deadline,
+            } => export
+                .component
+                .call_stream(export.export, params, input.take(), *deadline)
+                .await
+                .map_err(|e| {
+                    AttemptError::Remote(RemoteFailure {
+                        class: e.class,
+                        node: node.clone(),
+                        message: format!("in component {}: {}", export.component.name(), e.message),
+                    })
+                }),
             Invoker::Quic(stream) => {
                 let mut reports = stream.reports();
                 bytes_stream::call(
@@ -253,7 +278,8 @@ impl Router {
         let (found, route, searched) = self.providers(instance, Some(function), link);
         let providers: Vec<Provider> = found
             .into_iter()
-            .filter(|p| matches!(p.target, Target::Remote(_)))
+            // wrpc:http requests reach this node's components through the gateway's own routes.
+            .filter(|p| purpose == Purpose::Values || matches!(p.target, Target::Remote(_)))
             .filter(|p| purpose == Purpose::Values || p.instance == instance)
             .collect();
         let others: Vec<Provider> = providers
@@ -347,8 +373,10 @@ impl Router {
             Target::Remote(Address::Quic { addr, server_name }) => {
                 Ok(Invoker::Quic(self.quic.invoker(addr, server_name).await?))
             }
-            Target::Local(_) => Err(AttemptError::NotSent {
-                reason: "a local component cannot take this call over wRPC".to_owned(),
+            Target::Local(export) => Ok(Invoker::Local {
+                export: export.clone(),
+                node: self.node.to_string(),
+                deadline: Instant::now() + time_left,
             }),
         }
     }

@@ -330,7 +330,13 @@ fn call_download(b: &Sidecar, quic: bool, len: u64, chunk: u32) -> std::process:
 #[test]
 fn a_components_result_stream_reaches_witmesh_call_and_the_gateway_whole_or_cut() {
     let nats = NatsServer::start();
-    let b = Sidecar::node(&nats, "b", &[components::sink()], &[], &[]);
+    let b = Sidecar::node(
+        &nats,
+        "b",
+        &[components::sink()],
+        &["--http", "127.0.0.1:0"],
+        &[],
+    );
     let len = 8u64 << 20;
     let whole: Vec<u8> = (0..len).map(pattern).collect();
     for quic in [false, true] {
@@ -353,30 +359,38 @@ fn a_components_result_stream_reaches_witmesh_call_and_the_gateway_whole_or_cut(
     }
     b.wait_for_log("a result stream was cut before its end");
 
-    // Through a gateway on another node: a raw body, streamed.
+    // Through the gateway of the component's own node (in-process) and of another node
+    // (over wRPC): a raw body, streamed.
     let g = Sidecar::node(&nats, "g", &[], &["--http", "127.0.0.1:0"], &[]);
     g.wait_for_log("discovered node b");
-    let addr = g.ready.http.unwrap();
-    let download = |chunk: u32| {
-        let args = format!(r#"{{"len": {len}, "chunk": {chunk}}}"#);
-        http(
-            addr,
-            "POST",
-            &format!("/v1/call/{BYTES_INSTANCE}/download"),
-            &[],
-            args.as_bytes(),
-        )
-    };
-    let a = download(100_000);
-    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-    assert_eq!(a.header("content-type"), Some("application/octet-stream"));
-    assert!(a.complete);
-    assert!(
-        a.body == whole,
-        "the gateway's body differs ({} bytes)",
-        a.body.len()
-    );
-    let cut = download(u32::MAX);
-    assert!(!cut.complete, "a cut stream ended as a whole body");
-    assert!((cut.body.len() as u64) < len);
+    for (node, gateway) in [("b", &b), ("g", &g)] {
+        let addr = gateway.ready.http.unwrap();
+        let download = |chunk: u32| {
+            let args = format!(r#"{{"len": {len}, "chunk": {chunk}}}"#);
+            http(
+                addr,
+                "POST",
+                &format!("/v1/call/{BYTES_INSTANCE}/download"),
+                &[],
+                args.as_bytes(),
+            )
+        };
+        let a = download(100_000);
+        assert_eq!(
+            a.status,
+            200,
+            "{node}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+        assert_eq!(a.header("content-type"), Some("application/octet-stream"));
+        assert!(a.complete, "{node}");
+        assert!(
+            a.body == whole,
+            "{node}: the gateway's body differs ({} bytes)",
+            a.body.len()
+        );
+        let cut = download(u32::MAX);
+        assert!(!cut.complete, "{node}: a cut stream ended as a whole body");
+        assert!((cut.body.len() as u64) < len, "{node}");
+    }
 }
