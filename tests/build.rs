@@ -31,6 +31,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("streamer", "STREAMER", "witmesh_test_streamer"),
     ("sink", "SINK", "witmesh_test_sink"),
     ("wasi03", "WASI03", "witmesh_test_wasi03"),
+    ("bytes-relay", "BYTES_RELAY", "witmesh_test_bytes_relay"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

@@ -73,6 +73,14 @@ pub fn relay() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_RELAY"))
 }
 
+/// The bytes-relay component: exports `witmesh:bytes-relay/relay@0.1.0`, whose `relay-bytes`
+/// and `relay-blob` call `echo-bytes` and `echo-blob` of the every-type echo interface it
+/// imports, which witmesh forwards.
+#[must_use]
+pub fn bytes_relay() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_BYTES_RELAY"))
+}
+
 /// The vclient component: imports `witmesh:versioned/api@1.2.0` and exports
 /// `witmesh:vclient/which@0.1.0.which`, which returns what the import returned.
 #[must_use]

@@ -3,15 +3,18 @@
 //! provider on this node or elsewhere.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{Linker, LinkerInstance};
+use wasmtime::StoreContextMut;
 use wit_parser::TypeDefKind;
-use witmesh_proto::{Func, Ty, WitSet};
+use witmesh_proto::{Func, Ty, Value, WitSet};
 
 use super::async_imports;
 use super::convert::{from_vals, to_vals};
 use super::remote::{ResourceTypes, StoreHandles};
 use super::state::CallState;
+use super::typed::{self, Parts};
 use super::LoadError;
 use crate::call::stream as bytes_stream;
 use crate::call::{Forward, Importer};
@@ -166,6 +169,15 @@ pub(super) fn forward_imports(
                     .map_err(|e| link_err(format!("{e:#}")))?;
                 continue;
             }
+            let forwarded = Forwarded {
+                router: router.clone(),
+                caller: component.clone(),
+                func: func.clone(),
+            };
+            if let Some(link_typed) = typed::pick(&func, &TypedImport) {
+                link_typed(&mut inst, name, forwarded).map_err(|e| link_err(format!("{e:#}")))?;
+                continue;
+            }
             let (router, caller, resources) =
                 (router.clone(), component.clone(), resources.clone());
             inst.func_new_async(name, move |mut store, _ty, params, results| {
@@ -208,6 +220,80 @@ pub(super) fn forward_imports(
         linked.push(instance.clone());
     }
     Ok((linked, refused))
+}
+
+/// An imported function handed to the mesh: who calls it, and through which router.
+#[derive(Clone)]
+struct Forwarded {
+    router: Arc<dyn Forward>,
+    caller: Arc<str>,
+    func: Arc<Func>,
+}
+
+impl Forwarded {
+    /// The running call's deadline and the link its component selected for this import.
+    fn context(
+        &self,
+        store: &StoreContextMut<'_, CallState>,
+    ) -> (Option<Instant>, Option<Arc<str>>) {
+        let data = store.data();
+        let versionless = version::split(&self.func.instance).0;
+        (data.deadline, data.links.get(versionless).cloned())
+    }
+
+    /// Forwards `values` under `deadline` and `link`.
+    async fn forward(
+        &self,
+        (deadline, link): (Option<Instant>, Option<Arc<str>>),
+        values: Vec<Value>,
+    ) -> wasmtime::Result<Vec<Value>> {
+        let from = Importer {
+            component: &self.caller,
+            link: link.as_deref(),
+            deadline,
+        };
+        let (out, _) = self
+            .router
+            .call(from, &self.func, values, None)
+            .await
+            .map_err(wasmtime::Error::new)?;
+        Ok(out)
+    }
+}
+
+/// Links a forwarded import typed, for signatures [`typed`] names.
+type LinkTyped = fn(&mut LinkerInstance<'_, CallState>, &str, Forwarded) -> wasmtime::Result<()>;
+
+/// Builds a typed import's linking.
+struct TypedImport;
+
+impl typed::Build for TypedImport {
+    type Out = LinkTyped;
+    fn build<P: Parts, R: Parts>(&self) -> LinkTyped {
+        link_typed::<P, R>
+    }
+}
+
+/// Links `name` as a host function taking `P` from the component and giving it `R`, with
+/// bytes copied whole, that forwards through `forwarded`.
+fn link_typed<P: Parts, R: Parts>(
+    inst: &mut LinkerInstance<'_, CallState>,
+    name: &str,
+    forwarded: Forwarded,
+) -> wasmtime::Result<()> {
+    inst.func_wrap_async(name, move |store, params: P| {
+        let forwarded = forwarded.clone();
+        let context = forwarded.context(&store);
+        Box::new(async move {
+            let out = forwarded.forward(context, params.into_values()).await?;
+            R::from_values(&out).ok_or_else(|| {
+                wasmtime::Error::msg(format!(
+                    "the results of `{}` do not match its typed signature {}",
+                    forwarded.func.name, forwarded.func.signature
+                ))
+            })
+        })
+    })
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ impl Export {
                 .iter()
                 .chain(func.results.iter())
                 .any(witmesh_proto::Ty::has_handles);
-        let typed = typed::pick(&func);
+        let typed = typed::export_call(&func);
         Export {
             func,
             index,

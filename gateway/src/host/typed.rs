@@ -1,8 +1,9 @@
-//! Typed calls for exports that carry `list<u8>`: wasmtime's dynamic API holds such a list as
-//! one `Val` per byte, its typed API copies it whole as [`Bytes`]. Typed functions need their
-//! Rust types at compile time, so this module names a fixed set of signatures (the parts
-//! below, up to three parameters); an export matching one of them is called typed, chosen
-//! once when the component loads ([`pick`]), and every other export takes the dynamic path.
+//! Typed calls for functions that carry `list<u8>`: wasmtime's dynamic API holds such a list
+//! as one `Val` per byte, its typed API copies it whole as [`Bytes`]. Typed functions need
+//! their Rust types at compile time, so this module names a fixed set of signatures (the parts
+//! below, up to three parameters); an export matching one of them is called typed
+//! ([`export_call`]) and a forwarded import linked typed (`link.rs`), chosen once when the
+//! component loads ([`pick`]); every other function takes the dynamic path.
 //! Records, variants, enums and flags are not among the parts: wasmtime checks their names
 //! against the Rust type's, which a host that learns types at run time cannot supply.
 
@@ -26,7 +27,7 @@ pub(super) type TypedCall =
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, CallError>> + Send + 'a>>;
 
 /// One parameter or result: a Rust type wasmtime lifts and lowers, and the WIT type it is.
-trait Part: ComponentType + Lift + Lower + Send + Sync + Sized + 'static {
+pub(super) trait Part: ComponentType + Lift + Lower + Send + Sync + Sized + 'static {
     /// Whether the Rust type carries a `list<u8>` (the reason to call typed at all).
     const BYTES: bool = false;
     /// Whether `ty` is the WIT type this Rust type stands for.
@@ -107,10 +108,14 @@ impl<T: Part> Part for Option<T> {
 }
 
 /// One side of a `result`: a payload, or none (`()`).
-trait Side: ComponentType + Lift + Lower + Send + Sync + Sized + 'static {
+pub(super) trait Side: ComponentType + Lift + Lower + Send + Sync + Sized + 'static {
+    /// Whether the side carries a `list<u8>`.
     const BYTES: bool;
+    /// Whether `ty` (`None`: no payload) is this side's WIT type.
     fn is(ty: Option<&Ty>) -> bool;
+    /// The Rust value of a side's codec payload.
     fn from_value(v: Option<&Value>) -> Option<Self>;
+    /// The codec payload.
     fn into_value(self) -> Option<Box<Value>>;
 }
 
@@ -158,10 +163,16 @@ impl<T: Side, E: Side> Part for Result<T, E> {
 }
 
 /// A typed parameter or result list.
-trait Parts: ComponentNamedList + Lift + Lower + Send + Sync + Sized + 'static {
+pub(super) trait Parts:
+    ComponentNamedList + Lift + Lower + Send + Sync + Sized + 'static
+{
+    /// Whether one of the parts carries a `list<u8>`.
     const BYTES: bool;
+    /// Whether `tys` are the WIT types of these parts.
     fn is(tys: &[Ty]) -> bool;
+    /// The Rust values of codec values of those types (`None` if they are not).
     fn from_values(vs: &[Value]) -> Option<Self>;
+    /// The codec values.
     fn into_values(self) -> Vec<Value>;
 }
 
@@ -230,45 +241,70 @@ fn mismatch(export: &Export, what: &str) -> CallError {
     ))
 }
 
-/// The typed call for results `R` after parameters `P`, when the signature carries bytes.
-fn with_results<P: Parts, R: Parts>(func: &Func) -> Option<TypedCall> {
-    (R::is(&func.results) && (P::BYTES || R::BYTES)).then_some(call::<P, R> as TypedCall)
+/// What to make of a signature once its Rust types `P -> R` are known: a typed export call, a
+/// typed import's linking.
+pub(super) trait Build {
+    /// What is made.
+    type Out;
+    /// It, for parameters `P` and results `R`.
+    fn build<P: Parts, R: Parts>(&self) -> Self::Out;
 }
 
-/// The result lists a typed call can return.
-fn results_after<P: Parts>(func: &Func) -> Option<TypedCall> {
-    with_results::<P, ()>(func)
-        .or_else(|| with_results::<P, (Bytes,)>(func))
-        .or_else(|| with_results::<P, (String,)>(func))
-        .or_else(|| with_results::<P, (bool,)>(func))
-        .or_else(|| with_results::<P, (u32,)>(func))
-        .or_else(|| with_results::<P, (u64,)>(func))
-        .or_else(|| with_results::<P, (Option<Bytes>,)>(func))
-        .or_else(|| with_results::<P, (Result<Bytes, String>,)>(func))
-        .or_else(|| with_results::<P, (Result<(), String>,)>(func))
-        .or_else(|| with_results::<P, (Result<Option<Bytes>, String>,)>(func))
+/// Builds the typed call of an export.
+struct ExportCall;
+
+impl Build for ExportCall {
+    type Out = TypedCall;
+    fn build<P: Parts, R: Parts>(&self) -> TypedCall {
+        call::<P, R>
+    }
+}
+
+/// The typed call for export `func`, if its signature is one this module names and it
+/// carries a `list<u8>`; `None` leaves it on the dynamic path.
+pub(super) fn export_call(func: &Func) -> Option<TypedCall> {
+    pick(func, &ExportCall)
+}
+
+/// `b` built for results `R` after parameters `P`, when the signature carries bytes.
+fn with_results<P: Parts, R: Parts, B: Build>(func: &Func, b: &B) -> Option<B::Out> {
+    (R::is(&func.results) && (P::BYTES || R::BYTES)).then(|| b.build::<P, R>())
+}
+
+/// The result lists a typed function can return.
+fn results_after<P: Parts, B: Build>(func: &Func, b: &B) -> Option<B::Out> {
+    with_results::<P, (), B>(func, b)
+        .or_else(|| with_results::<P, (Bytes,), B>(func, b))
+        .or_else(|| with_results::<P, (String,), B>(func, b))
+        .or_else(|| with_results::<P, (bool,), B>(func, b))
+        .or_else(|| with_results::<P, (u32,), B>(func, b))
+        .or_else(|| with_results::<P, (u64,), B>(func, b))
+        .or_else(|| with_results::<P, (Option<Bytes>,), B>(func, b))
+        .or_else(|| with_results::<P, (Result<Bytes, String>,), B>(func, b))
+        .or_else(|| with_results::<P, (Result<(), String>,), B>(func, b))
+        .or_else(|| with_results::<P, (Result<Option<Bytes>, String>,), B>(func, b))
 }
 
 /// The parameter list `P`, if `func` has it.
-fn params<P: Parts>(func: &Func) -> Option<TypedCall> {
+fn params<P: Parts, B: Build>(func: &Func, b: &B) -> Option<B::Out> {
     P::is(&func.params)
-        .then(|| results_after::<P>(func))
+        .then(|| results_after::<P, B>(func, b))
         .flatten()
 }
 
-/// The typed call for `func`, if its signature is one this module names and it carries a
-/// `list<u8>`; `None` leaves it on the dynamic path.
-pub(super) fn pick(func: &Func) -> Option<TypedCall> {
-    params::<()>(func)
-        .or_else(|| params::<(Bytes,)>(func))
-        .or_else(|| params::<(String,)>(func))
-        .or_else(|| params::<(Bytes, Bytes)>(func))
-        .or_else(|| params::<(String, Bytes)>(func))
-        .or_else(|| params::<(Bytes, String)>(func))
-        .or_else(|| params::<(String, String)>(func))
-        .or_else(|| params::<(String, String, Bytes)>(func))
-        .or_else(|| params::<(Bytes, u32)>(func))
-        .or_else(|| params::<(Bytes, u64)>(func))
+/// `b` built for `func`'s Rust types, if its signature is one this module names and it
+/// carries a `list<u8>`.
+pub(super) fn pick<B: Build>(func: &Func, b: &B) -> Option<B::Out> {
+    params::<(), B>(func, b)
+        .or_else(|| params::<(Bytes,), B>(func, b))
+        .or_else(|| params::<(String,), B>(func, b))
+        .or_else(|| params::<(Bytes, Bytes), B>(func, b))
+        .or_else(|| params::<(String, Bytes), B>(func, b))
+        .or_else(|| params::<(Bytes, String), B>(func, b))
+        .or_else(|| params::<(String, String), B>(func, b))
+        .or_else(|| params::<(String, String, Bytes), B>(func, b))
+        .or_else(|| params::<(Bytes, u32), B>(func, b))
+        .or_else(|| params::<(Bytes, u64), B>(func, b))
 }
 
 #[cfg(test)]
@@ -296,7 +332,7 @@ mod tests {
             "() -> list<u8>",
             "(b: list<u8>) -> u64",
         ] {
-            assert!(pick(&func(sig)).is_some(), "{sig} should be typed");
+            assert!(export_call(&func(sig)).is_some(), "{sig} should be typed");
         }
     }
 
@@ -310,7 +346,10 @@ mod tests {
             "(b: list<u16>) -> list<u16>",
             "(b: list<u8>, c: list<u8>, d: list<u8>, e: list<u8>)",
         ] {
-            assert!(pick(&func(sig)).is_none(), "{sig} should stay dynamic");
+            assert!(
+                export_call(&func(sig)).is_none(),
+                "{sig} should stay dynamic"
+            );
         }
     }
 

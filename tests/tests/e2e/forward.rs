@@ -689,3 +689,67 @@ async fn with_every_provider_failing_attempts_stay_within_the_retry_budget() {
         "{attempts} attempts for {n} calls (allowed {allowed})"
     );
 }
+
+/// Bytes forwarded through a component's import: A's bytes-relay calls the every-type echo
+/// on B. The bare list takes the typed path into and out of both components, the record the
+/// dynamic one; both arrive whole, every byte value included.
+#[test]
+fn bytes_cross_a_forwarded_import_whole_bare_and_in_a_record() {
+    let nats = NatsServer::start();
+    let b = Sidecar::node(&nats, "b", &[components::every_type()], &[], &[]);
+    let a = Sidecar::node(
+        &nats,
+        "a",
+        &[components::bytes_relay()],
+        &["--http", "127.0.0.1:0"],
+        &[],
+    );
+    a.wait_for_log("discovered node b");
+    let addr = a.ready.http.unwrap();
+    let relay = "witmesh:bytes-relay/relay@0.1.0";
+    let data: Vec<u8> = (0..(1u32 << 20)).map(|i| (i * 7 % 256) as u8).collect();
+    let bare = witmesh_tests::harness::http(
+        addr,
+        "POST",
+        &format!("/v1/call/{relay}/relay-bytes"),
+        &[
+            ("content-type", "application/octet-stream"),
+            ("accept", "application/octet-stream"),
+        ],
+        &data,
+    );
+    assert_eq!(
+        bare.status,
+        200,
+        "{}\n{}",
+        String::from_utf8_lossy(&bare.body),
+        a.logs()
+    );
+    assert!(
+        bare.body == data,
+        "the bare bytes differ ({} bytes)",
+        bare.body.len()
+    );
+
+    use base64::Engine as _;
+    let small = &data[..4096];
+    let blob = format!(
+        r#"{{"v": {{"name": "b.bin", "data": "{}"}}}}"#,
+        base64::engine::general_purpose::STANDARD.encode(small)
+    );
+    let rec = witmesh_tests::harness::http(
+        addr,
+        "POST",
+        &format!("/v1/call/{relay}/relay-blob"),
+        &[("content-type", "application/json")],
+        blob.as_bytes(),
+    );
+    assert_eq!(rec.status, 200, "{}", String::from_utf8_lossy(&rec.body));
+    let out = rec.json();
+    assert_eq!(out["result"]["name"], "b.bin");
+    let back = base64::engine::general_purpose::STANDARD
+        .decode(out["result"]["data"].as_str().unwrap())
+        .unwrap();
+    assert!(back == small, "the record's bytes differ");
+    assert!(!b.logs().contains("panicked"));
+}
