@@ -32,6 +32,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("sink", "SINK", "witmesh_test_sink"),
     ("wasi03", "WASI03", "witmesh_test_wasi03"),
     ("bytes-relay", "BYTES_RELAY", "witmesh_test_bytes_relay"),
+    ("http03", "HTTP03", "witmesh_test_http03"),
 ];
 
 /// Variables the outer build sets (or a user sets for it) that must not reach the nested cargo.

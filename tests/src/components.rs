@@ -81,6 +81,13 @@ pub fn bytes_relay() -> &'static Path {
     Path::new(env!("TEST_COMPONENT_BYTES_RELAY"))
 }
 
+/// The http03 component: a `wasi:http/handler@0.3.0` service built against the published
+/// WASI 0.3.0 WIT, answering 200 with the request body streamed back and `x-echo-method`.
+#[must_use]
+pub fn http03() -> &'static Path {
+    Path::new(env!("TEST_COMPONENT_HTTP03"))
+}
+
 /// The vclient component: imports `witmesh:versioned/api@1.2.0` and exports
 /// `witmesh:vclient/which@0.1.0.which`, which returns what the import returned.
 #[must_use]

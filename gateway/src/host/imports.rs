@@ -28,6 +28,10 @@ const WASI_P3_VERSION: &str = "0.3.0";
 /// imports are async functions, which need an engine with concurrency support).
 const WASI_P3_PACKAGES: &[&str] = &["clocks", "random", "cli", "filesystem", "sockets"];
 
+/// The wasi:http 0.3.0 interfaces wasmtime-wasi-http links for a component to import (a
+/// service's `handler` is its export; importing one, as middleware does, is not served).
+const WASI_P3_HTTP_IMPORTS: &[&str] = &["wasi:http/types", "wasi:http/client"];
+
 /// Whether this host links `name` (an import instance name such as `wasi:io/streams@0.2.0`);
 /// WASI 0.3 only with `p3`.
 fn provided(name: &str, p3: bool) -> bool {
@@ -44,7 +48,9 @@ fn provided(name: &str, p3: bool) -> bool {
         return false;
     };
     (WASI_P2_PACKAGES.contains(&package) && version::same_line(version, WASI_P2_VERSION))
-        || (p3 && WASI_P3_PACKAGES.contains(&package) && version == WASI_P3_VERSION)
+        || (p3
+            && version == WASI_P3_VERSION
+            && (WASI_P3_PACKAGES.contains(&package) || WASI_P3_HTTP_IMPORTS.contains(&unversioned)))
 }
 
 /// Every import of `component` that this host cannot satisfy, by name; with `p3`, WASI 0.3 is

@@ -1,47 +1,75 @@
-//! Serving `wasi:http/incoming-handler` components on HTTP: each request gets a fresh
-//! instance, its body streams into the component, and the component's response (status,
-//! headers, body) streams back as the component writes it.
+//! Serving wasi:http components on HTTP: `wasi:http/incoming-handler@0.2` and
+//! `wasi:http/handler@0.3.0` (WASI 0.3 services). Each request gets a fresh instance, its
+//! body streams into the component, and the component's response (status, headers, body)
+//! streams back as the component writes it.
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::BodyExt;
 use hyper::body::Body;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView as _;
 
+use super::state::CallState;
 use super::{CallError, LoadedComponent};
 use crate::call::deadline::by_for;
 
+/// A wasi:http component's response body, whichever WASI release it was built for.
+pub type HttpBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
+
 impl LoadedComponent {
-    /// Whether the component exports `wasi:http/incoming-handler` and can serve HTTP.
+    /// Whether the component exports `wasi:http/incoming-handler@0.2` or
+    /// `wasi:http/handler@0.3.0` and can serve HTTP.
     pub fn serves_http(&self) -> bool {
-        self.proxy.is_some()
+        self.proxy.is_some() || self.service.is_some()
     }
 
-    /// Hands `req` to the component's `wasi:http/incoming-handler.handle` and returns its
-    /// response once the component has set it (the body keeps streaming afterwards), or fails
-    /// after the component's call timeout, or the caller's `time_left` when that is shorter.
-    /// `scheme` is how the request arrived.
+    /// Hands `req` to the component's wasi:http handler and returns its response once the
+    /// component has set it (the body keeps streaming afterwards), or fails after the
+    /// component's call timeout, or the caller's `time_left` when that is shorter. `scheme` is
+    /// how the request arrived.
     pub async fn handle_http<B>(
         &self,
         scheme: Scheme,
         req: hyper::Request<B>,
         time_left: Option<Duration>,
+    ) -> Result<hyper::Response<HttpBody>, CallError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let timeout = time_left.map_or(self.policy.call_timeout, |b| {
+            b.min(self.policy.call_timeout)
+        });
+        if let Some(service) = self.service.clone() {
+            return self.handle_service(service, req, timeout).await;
+        }
+        let Some(pre) = self.proxy.clone() else {
+            return Err(CallError::Instantiate(format!(
+                "component {} exports no wasi:http handler",
+                self.name
+            )));
+        };
+        let response = self.handle_proxy(pre, scheme, req, timeout).await?;
+        Ok(response.map(BodyExt::boxed_unsync))
+    }
+
+    /// [`LoadedComponent::handle_http`] for a `wasi:http/incoming-handler@0.2` component.
+    async fn handle_proxy<B>(
+        &self,
+        pre: ProxyPre<CallState>,
+        scheme: Scheme,
+        req: hyper::Request<B>,
+        timeout: Duration,
     ) -> Result<hyper::Response<HyperOutgoingBody>, CallError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let Some(pre) = self.proxy.clone() else {
-            return Err(CallError::Instantiate(format!(
-                "component {} does not export wasi:http/incoming-handler",
-                self.name
-            )));
-        };
-        let timeout = time_left.map_or(self.policy.call_timeout, |b| {
-            b.min(self.policy.call_timeout)
-        });
         let slot = self.slot(tokio::time::Instant::now() + timeout).await?;
         let mut store = self.new_store()?;
         let (tx, rx) = tokio::sync::oneshot::channel();

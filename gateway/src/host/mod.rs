@@ -20,6 +20,7 @@ mod logging;
 mod remote;
 mod resident;
 mod result_stream;
+mod service;
 mod state;
 mod stdio;
 mod typed;
@@ -128,6 +129,8 @@ pub struct LoadedComponent {
     pre: InstancePre<CallState>,
     /// Set when the component exports `wasi:http/incoming-handler`.
     proxy: Option<wasmtime_wasi_http::p2::bindings::ProxyPre<CallState>>,
+    /// Set when the component exports `wasi:http/handler@0.3.0` (a WASI 0.3 service).
+    service: Option<wasmtime_wasi_http::p3::bindings::ServicePre<CallState>>,
     policy: Policy,
     http_policy: http::HttpPolicy,
     slots: Arc<Semaphore>,
@@ -227,6 +230,10 @@ impl LoadedComponent {
                 name: name.to_owned(),
                 reason: format!("{e:#}"),
             })?;
+            wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
         }
         logging::add_to_linker(&mut linker).map_err(|e| LoadError::Link {
             name: name.to_owned(),
@@ -314,6 +321,7 @@ impl LoadedComponent {
             name,
             engine: engine.clone(),
             proxy: wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre.clone()).ok(),
+            service: wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()).ok(),
             pre,
             slots: Arc::new(Semaphore::new(policy.max_concurrency)),
             idle: std::sync::Mutex::new(Vec::new()),
@@ -339,7 +347,9 @@ fn exported_functions(wit: &WitSet, component: &Component) -> Result<Vec<Export>
                         let instance = resolve.name_world_key(key);
                         // Served on HTTP (and to other nodes as `wrpc:http`), not as wRPC: its
                         // parameters are the host's own HTTP resources.
-                        if instance.starts_with("wasi:http/incoming-handler@") {
+                        if instance.starts_with("wasi:http/incoming-handler@")
+                            || instance.starts_with("wasi:http/handler@0.3.")
+                        {
                             continue;
                         }
                         let Some(inst_idx) = component.get_export_index(None, &instance) else {

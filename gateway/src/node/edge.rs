@@ -32,7 +32,7 @@ pub(super) fn http_routes(
                 };
                 if !component.serves_http() {
                     anyhow::bail!(
-                        "http.routes: component `{name}` does not export wasi:http/incoming-handler, so it cannot serve HTTP"
+                        "http.routes: component `{name}` exports no wasi:http handler (incoming-handler@0.2 or handler@0.3.0), so it cannot serve HTTP"
                     );
                 }
                 tracing::info!(component = name.as_str(), "serving HTTP for {at}");

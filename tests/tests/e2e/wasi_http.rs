@@ -219,6 +219,67 @@ fn a_wasi_http_component_on_another_node_serves_requests_over_nats_and_quic() {
     );
 }
 
+/// A WASI 0.3 `wasi:http/handler@0.3.0` service echoes 1 MiB back through the gateway of
+/// its own node and through a gateway on another node (over NATS); its error value is a 502.
+#[test]
+fn a_wasi_0_3_http_service_serves_requests_locally_and_from_another_node() {
+    let nats = NatsServer::start();
+    let b = Sidecar::node(
+        &nats,
+        "b",
+        &[components::http03()],
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--http-route",
+            "/=witmesh_test_http03",
+        ],
+        &[],
+    );
+    b.wait_for_log("serving wrpc:http/incoming-handler@0.1.0.handle for HTTP listeners elsewhere");
+    let a = Sidecar::node(
+        &nats,
+        "a",
+        &[],
+        &["--http", "127.0.0.1:0", "--http-route", "/=@mesh"],
+        &[],
+    );
+    let forwarded = http_addr(&a);
+    wait_for_route(forwarded);
+    let data = mebibyte();
+    for (via, addr) in [("its own node", http_addr(&b)), ("another node", forwarded)] {
+        let answer = http(addr, "PUT", "/echo", &[], &data);
+        assert_eq!(
+            answer.status,
+            200,
+            "{via}: {}\n{}",
+            String::from_utf8_lossy(&answer.body),
+            b.logs()
+        );
+        assert_eq!(answer.header("x-echo-method"), Some("Method::Put"), "{via}");
+        assert_eq!(answer.body.len(), data.len(), "{via}");
+        assert!(answer.body == data, "{via}: the body came back changed");
+        assert!(answer.complete, "{via}");
+        let empty = http(addr, "GET", "/nothing", &[], b"");
+        assert_eq!(empty.status, 200, "{via}");
+        assert!(empty.body.is_empty(), "{via}");
+        // The component's error value is a failed request, never a hang or a 200.
+        let failed = http(addr, "GET", "/fail", &[], b"");
+        assert_eq!(
+            failed.status,
+            502,
+            "{via}: {}",
+            String::from_utf8_lossy(&failed.body)
+        );
+        assert_eq!(
+            failed.header("content-type"),
+            Some("application/problem+json")
+        );
+    }
+    b.wait_for_log("asked to fail");
+    assert!(!b.logs().contains("panicked"));
+}
+
 #[test]
 fn each_of_several_wasi_http_components_is_reached_under_its_own_prefix() {
     let nats = NatsServer::start();
@@ -283,10 +344,7 @@ fn routes_to_components_that_cannot_serve_http_are_refused() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("does not export wasi:http/incoming-handler"),
-        "{err}"
-    );
+    assert!(err.contains("exports no wasi:http handler"), "{err}");
     // A route without the HTTP listener, or to a component that is not configured: 64.
     for args in [
         vec!["--http-route", "/=witmesh_test_faults"],
