@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 use hyper::body::Body;
+use tokio::sync::oneshot;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -72,7 +73,7 @@ impl LoadedComponent {
     {
         let slot = self.slot(tokio::time::Instant::now() + timeout).await?;
         let mut store = self.new_store()?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = oneshot::channel();
         let http = store.data_mut();
         let request = http
             .http()
@@ -100,29 +101,43 @@ impl LoadedComponent {
             })
             .await
         });
-        let head = async { rx.await.map_err(|_| NoHead::Dropped) };
-        match by_for(timeout, head, |_| NoHead::Late).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(code)) => {
-                task.abort();
-                Err(CallError::Trap(format!(
-                    "the component answered with the error {code:?}"
-                )))
-            }
-            Err(NoHead::Dropped) => {
-                let why = match task.await {
-                    Ok(Ok(())) => "it returned without setting a response".to_owned(),
-                    Ok(Err(e)) => e,
-                    Err(e) => e.to_string(),
-                };
-                tracing::warn!(component = &*name, "wasi:http handler failed: {why}");
-                Err(CallError::Trap(why))
-            }
-            Err(NoHead::Late) => {
-                // No response head in time: the component stops here, freeing its slot.
-                task.abort();
-                Err(CallError::Deadline(timeout))
-            }
+        let head = async {
+            rx.await.map(|set| {
+                set.map_err(|code| format!("the component answered with the error {code:?}"))
+            })
+        };
+        head_within(timeout, head, task, &name).await
+    }
+}
+
+/// The response head a wasi:http component's `task` sends through `head`, within `timeout`.
+/// Without one the task is stopped (freeing its slot), or, when the component let go of the
+/// response without setting it, asked why.
+pub(super) async fn head_within<R>(
+    timeout: Duration,
+    head: impl std::future::Future<Output = Result<Result<R, String>, oneshot::error::RecvError>>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+    component: &str,
+) -> Result<R, CallError> {
+    let head = async { head.await.map_err(|_| NoHead::Dropped) };
+    match by_for(timeout, head, |_| NoHead::Late).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(why)) => {
+            task.abort();
+            Err(CallError::Trap(why))
+        }
+        Err(NoHead::Dropped) => {
+            let why = match task.await {
+                Ok(Ok(())) => "it returned without setting a response".to_owned(),
+                Ok(Err(e)) => e,
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(component, "wasi:http handler failed: {why}");
+            Err(CallError::Trap(why))
+        }
+        Err(NoHead::Late) => {
+            task.abort();
+            Err(CallError::Deadline(timeout))
         }
     }
 }

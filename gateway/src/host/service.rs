@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::WasiHttpView as _;
 
-use super::incoming::HttpBody;
+use super::incoming::{head_within, HttpBody};
 use super::state::CallState;
 use super::{CallError, LoadedComponent};
 use crate::call::deadline::by_for;
@@ -81,28 +81,7 @@ impl LoadedComponent {
             })
             .await
         });
-        let head = async { rx.await.map_err(|_| Some(())) };
-        match by_for(timeout, head, |_| None).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(why)) => {
-                task.abort();
-                Err(CallError::Trap(why))
-            }
-            Err(Some(())) => {
-                let why = match task.await {
-                    Ok(Ok(())) => "it returned without a response".to_owned(),
-                    Ok(Err(e)) => e,
-                    Err(e) => e.to_string(),
-                };
-                tracing::warn!(component = &*name, "wasi:http handler failed: {why}");
-                Err(CallError::Trap(why))
-            }
-            Err(None) => {
-                // No response in time: the component stops here, freeing its slot.
-                task.abort();
-                Err(CallError::Deadline(timeout))
-            }
-        }
+        head_within(timeout, rx, task, &name).await
     }
 }
 
